@@ -1,0 +1,82 @@
+"""Candidates for one question, from raw rows to ranked, shaped rewards.
+
+This is the scoring path shared by `codescaler score`, serving and evaluation: take code (extracting it
+from a chat response with the reference rule when needed), decide its language, check its syntax, send
+only the candidates that need it to the reward model, shape, and rank.
+
+A candidate whose language is unknown is not guessed at: it is reported as unchecked (`valid` is None)
+and scored as if valid, since nothing says it is malformed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.reward.scorer import RewardScorer
+from engine.shaping import ShapingMode, needs_score, ranks, shaped_reward
+from engine.syntax.extraction import ExtractionMode, extract_code
+from engine.syntax.validity import check_syntax
+
+
+@dataclass(frozen=True)
+class CodeCandidate:
+    """A program to score; `language` is the name as given (resolved later), None when unknown."""
+
+    code: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ScoredCandidate:
+    """A candidate after validity checking, scoring, shaping and ranking."""
+
+    code: str
+    language: str | None
+    valid: bool | None
+    reason: str
+    score: float | None
+    reward: float
+    rank: int
+    question_chars_cut: int = 0
+    code_chars_cut: int = 0
+
+
+def from_response(
+    response: str, language: str | None = None, mode: ExtractionMode = "reference"
+) -> CodeCandidate:
+    """The code in a chat response; an explicit `language` wins over the fence tag."""
+    extracted = extract_code(response, mode)
+    return CodeCandidate(extracted.code, language or extracted.tag)
+
+
+def score_candidates(
+    scorer: RewardScorer,
+    question: str,
+    candidates: Sequence[CodeCandidate],
+    shaping: ShapingMode = "softplus",
+) -> list[ScoredCandidate]:
+    """Score, shape and rank `candidates` for `question`, in input order (rank 1 = best)."""
+    checks = [check_syntax(c.code, c.language) for c in candidates]
+    to_score = [i for i, check in enumerate(checks) if needs_score(check.valid is not False, shaping)]
+    inputs = scorer.format([(question, candidates[i].code) for i in to_score])
+    raw = dict(zip(to_score, scorer.score_inputs(inputs), strict=True))
+    cuts = dict(zip(to_score, inputs, strict=True))
+    rewards = [shaped_reward(raw.get(i), check.valid is not False, shaping) for i, check in enumerate(checks)]
+    results = []
+    for i, (candidate, check, rank) in enumerate(zip(candidates, checks, ranks(rewards), strict=True)):
+        cut = cuts.get(i)
+        results.append(
+            ScoredCandidate(
+                code=candidate.code,
+                language=check.language,
+                valid=check.valid,
+                reason=check.reason,
+                score=raw.get(i),
+                reward=rewards[i],
+                rank=rank,
+                question_chars_cut=cut.question_chars_cut if cut else 0,
+                code_chars_cut=cut.code_chars_cut if cut else 0,
+            )
+        )
+    return results

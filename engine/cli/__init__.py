@@ -1,0 +1,1 @@
+"""The `codescaler` command line: one app, one module per subcommand."""

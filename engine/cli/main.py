@@ -1,0 +1,58 @@
+"""Entry point of the `codescaler` command.
+
+Subcommand modules register themselves on `app`. Heavy libraries load inside the commands, so `--help`
+answers at once. A `CodescalerError` becomes one line on stderr and exit status 1; any other exception is
+a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from engine import __version__
+from engine.errors import CodescalerError
+
+app = typer.Typer(
+    name="codescaler",
+    help="Code completions ranked by an execution-free reward model (CodeScaler), and the tools to train one.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"codescaler {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details (model loading, batching)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="codescaler: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _register() -> None:
+    from engine.cli import dev, score
+
+    score.register(app)
+    dev.register(app)
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except CodescalerError as exc:
+        typer.echo(f"codescaler: error: {exc}", err=True)
+        sys.exit(1)

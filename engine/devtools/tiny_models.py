@@ -1,0 +1,134 @@
+"""Tiny but complete models for tests, demos and benchmarks, built from a config in seconds.
+
+No model hub is reachable from CI, so every test that needs a model builds these: a byte-level BPE
+tokenizer trained on this interpreter's standard library (ChatML template, FIM tokens, pad == eos as in
+Qwen), a tiny Qwen3 causal LM (`policy/`) and a tiny `Qwen3ForSequenceClassification` reward model
+(`reward/`), each saved with `save_pretrained` as a folder any `from_pretrained` (or vLLM) can load.
+Everything is seeded: the same interpreter gives byte-identical folders.
+
+The weights are random: the models exercise the real code paths, they do not write good code.
+"""
+
+from __future__ import annotations
+
+import sysconfig
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+]
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class TinySpec:
+    """Sizes of the tiny models. head_dim must be one vLLM's CPU attention supports (32, 64, ...)."""
+
+    vocab_size: int = 4096
+    corpus_bytes: int = 6_000_000
+    hidden_size: int = 128
+    intermediate_size: int = 384
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    head_dim: int = 32
+    max_position_embeddings: int = 4096
+    score_head_std: float = 0.5
+    seed: int = 0
+
+
+def stdlib_sources(max_bytes: int) -> Iterator[str]:
+    """The interpreter's own standard-library sources, in a fixed order, up to `max_bytes` characters."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    total = 0
+    for path in sorted(root.rglob("*.py")):
+        if "site-packages" in path.parts or "test" in path.parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        total += len(text)
+        if total > max_bytes:
+            return
+        yield text
+
+
+def build_tokenizer(spec: TinySpec):
+    """A byte-level BPE tokenizer with chat and FIM special tokens, wrapped for `transformers`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=spec.vocab_size,
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(stdlib_sources(spec.corpus_bytes), trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=SPECIAL_TOKENS[1:],
+        model_max_length=spec.max_position_embeddings,
+    )
+    tokenizer.chat_template = CHATML_TEMPLATE
+    return tokenizer
+
+
+def build_tiny_models(out_dir: str | Path, spec: TinySpec = TinySpec()) -> dict[str, Path]:
+    """Write `policy/` and `reward/` model folders under `out_dir`; returns their paths."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3ForSequenceClassification
+
+    out = Path(out_dir)
+    tokenizer = build_tokenizer(spec)
+    eos = tokenizer.eos_token_id
+    common = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_hidden_layers,
+        num_attention_heads=spec.num_attention_heads,
+        num_key_value_heads=spec.num_key_value_heads,
+        head_dim=spec.head_dim,
+        max_position_embeddings=spec.max_position_embeddings,
+        bos_token_id=eos,
+        eos_token_id=eos,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    paths = {"policy": out / "policy", "reward": out / "reward"}
+
+    torch.manual_seed(spec.seed)
+    policy = Qwen3ForCausalLM(Qwen3Config(**common, tie_word_embeddings=True))
+    policy.save_pretrained(paths["policy"])
+    tokenizer.save_pretrained(paths["policy"])
+
+    torch.manual_seed(spec.seed + 1)
+    reward = Qwen3ForSequenceClassification(Qwen3Config(**common, tie_word_embeddings=False, num_labels=1))
+    # The default init (std 0.02) makes every score ~0; a wider head spreads scores so rankings differ.
+    torch.nn.init.normal_(reward.score.weight, std=spec.score_head_std)
+    reward.save_pretrained(paths["reward"])
+    tokenizer.save_pretrained(paths["reward"])
+    return paths

@@ -1,0 +1,85 @@
+"""One interface over the three scoring backends.
+
+`score(pairs)` returns raw reward-model logits, one per (question, code) pair. Every backend formats its
+inputs with the same `RewardFormatter` and differs only in how token ids become logits, which is what lets
+the parity test demand agreement to 1e-4 across transformers, offline vLLM and a vLLM server.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Literal
+
+from engine.errors import CodescalerError
+from engine.reward.formatter import DEFAULT_MAX_TOKENS, RewardFormatter, RewardInput
+
+Pair = tuple[str, str]
+"""(question, code): what the code must do, and the program."""
+
+Backend = Literal["transformers", "vllm", "http"]
+BACKENDS: tuple[str, ...] = ("transformers", "vllm", "http")
+
+
+class RewardScorer(ABC):
+    """A reward model that scores (question, code) pairs."""
+
+    formatter: RewardFormatter
+
+    def format(self, pairs: Sequence[Pair]) -> list[RewardInput]:
+        """The model inputs for `pairs`, with what the token budget cut from each."""
+        return [self.formatter(question, code) for question, code in pairs]
+
+    def score(self, pairs: Sequence[Pair]) -> list[float]:
+        """Raw scores (unbounded logits, not probabilities) in the order of `pairs`."""
+        return self.score_inputs(self.format(pairs))
+
+    def score_inputs(self, inputs: Sequence[RewardInput]) -> list[float]:
+        """Raw scores for inputs already formatted by `format`."""
+        if not inputs:
+            return []
+        return self.score_token_ids([item.token_ids for item in inputs])
+
+    @abstractmethod
+    def score_token_ids(self, token_ids: Sequence[list[int]]) -> list[float]:
+        """Raw scores for formatted token id sequences, in order."""
+
+    def close(self) -> None:
+        """Release the model or connection; the scorer is unusable afterwards."""
+
+    def __enter__(self) -> RewardScorer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def load_scorer(
+    model: str,
+    backend: Backend = "transformers",
+    *,
+    url: str | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    dtype: str | None = None,
+    device: str | None = None,
+    api_key: str | None = None,
+) -> RewardScorer:
+    """A scorer for `model` (local folder or hub id) on the chosen backend.
+
+    `dtype`/`device` default to bf16 on CUDA and float32 on CPU; `url` is required for `http`.
+    """
+    if backend == "transformers":
+        from engine.reward.transformers_backend import TransformersScorer
+
+        return TransformersScorer(model, max_tokens=max_tokens, dtype=dtype, device=device)
+    if backend == "vllm":
+        from engine.reward.vllm_backend import VllmScorer
+
+        return VllmScorer(model, max_tokens=max_tokens, dtype=dtype)
+    if backend == "http":
+        from engine.reward.http_backend import HttpScorer
+
+        if not url:
+            raise CodescalerError("the http backend needs the server's URL: pass --url http://HOST:PORT")
+        return HttpScorer(url, model, max_tokens=max_tokens, api_key=api_key)
+    raise ValueError(f"unknown scoring backend {backend!r}: use one of {', '.join(BACKENDS)}")

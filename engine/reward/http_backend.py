@@ -20,6 +20,20 @@ from engine.reward.scorer import RewardScorer
 RETRIED_STATUS = {429, 500, 502, 503, 504}
 
 
+def _server_message(response: Any) -> str:
+    """The error text of a vLLM/FastAPI error body (`error.message` or `detail`), else the raw body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        message = error.get("message") if isinstance(error, dict) else error or body.get("detail")
+        if message:
+            return str(message).replace("\n", " ")[:300]
+    return response.text.strip().replace("\n", " ")[:300]
+
+
 class HttpScorer(RewardScorer):
     """A reward model behind a vLLM-compatible `/classify` endpoint at `url`.
 
@@ -73,8 +87,8 @@ class HttpScorer(RewardScorer):
         raise AssertionError("unreachable")
 
     def _explain(self, path: str, response: Any) -> str:
-        detail = response.text.strip().replace("\n", " ")[:300]
-        if response.status_code == 404 and path == "/classify":
+        detail = _server_message(response)
+        if response.status_code == 404 and path == "/classify" and detail == "Not Found":
             return (
                 f"{self.url} has no /classify endpoint (404): start vLLM with --runner pooling "
                 "on a sequence-classification model"

@@ -44,6 +44,12 @@ def pad_token_id_for(tokenizer: Any, config: Any) -> int:
     return 0
 
 
+def attends_causally(model: Any) -> bool:
+    """Whether every attention layer is causal (decoder-only), which makes right padding mask-free."""
+    flags = [module.is_causal for module in model.modules() if isinstance(getattr(module, "is_causal", None), bool)]
+    return bool(flags) and all(flags)
+
+
 class TransformersScorer(RewardScorer):
     """`AutoModelForSequenceClassification` in this process, on CUDA when available."""
 
@@ -59,7 +65,6 @@ class TransformersScorer(RewardScorer):
     ):
         import torch
         from transformers import AutoModelForSequenceClassification
-        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
         config = check_reward_model(model)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -71,7 +76,7 @@ class TransformersScorer(RewardScorer):
         self.model.to(self.device).eval()
         if compile:
             self.model.forward = torch.compile(self.model.forward, dynamic=True)
-        self.causal = config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+        self.causal = attends_causally(self.model)
         limit = getattr(config, "max_position_embeddings", None) or max_tokens
         self.formatter = RewardFormatter(tokenizer, min(max_tokens, limit), self.pad_token_id)
         self.max_batch_tokens = max_batch_tokens or (65536 if self.device.startswith("cuda") else 8192)

@@ -33,9 +33,13 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise CodescalerError(f"{name}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
+                    raise CodescalerError(
+                        f"{name}:{number}: invalid JSON ({exc.msg} at column {exc.colno})"
+                    ) from exc
                 if not isinstance(row, dict):
-                    raise CodescalerError(f"{name}:{number}: expected a JSON object, got {type(row).__name__}")
+                    raise CodescalerError(
+                        f"{name}:{number}: expected a JSON object, got {type(row).__name__}"
+                    )
                 yield number, row
         except UnicodeDecodeError as exc:
             raise CodescalerError(f"{name}: not UTF-8 text ({exc.reason})") from exc

@@ -14,7 +14,7 @@ pytestmark = requires_vllm
 
 @pytest.fixture(scope="module")
 def transformers_scores(tiny_reward):
-    scorer = TransformersScorer(str(tiny_reward), max_tokens=BUDGET)
+    scorer = TransformersScorer.from_pretrained(str(tiny_reward), max_tokens=BUDGET)
     inputs = scorer.format(VARIED_PAIRS)
     return inputs, scorer.score_inputs(inputs)
 

@@ -79,7 +79,7 @@ def test_transient_server_errors_are_retried(tiny_reward, vllm_reward_server, pr
 
 def test_persistent_errors_give_up_with_the_servers_message(tiny_reward, proxy_factory):
     proxy = proxy_factory(failures=100, status=503)
-    with pytest.raises(CodescalerError, match="answered 503: .*injected"):
+    with pytest.raises(CodescalerError, match=r"answered 503: .*injected"):
         HttpScorer(proxy.url, str(tiny_reward), retries=2, backoff_s=0.01)
     assert proxy.seen == 3
 
@@ -93,7 +93,7 @@ def test_client_errors_are_not_retried(tiny_reward, proxy_factory):
 
 def test_server_without_classify_is_explained(tiny_reward, vllm_reward_server):
     scorer = HttpScorer(vllm_reward_server + "/v1", str(tiny_reward), served_model_name="tiny-reward")
-    with pytest.raises(CodescalerError, match="no /classify endpoint .* --runner pooling"):
+    with pytest.raises(CodescalerError, match=r"no /classify endpoint .* --runner pooling"):
         scorer.score([("q", "x = 1")])
 
 
@@ -105,5 +105,5 @@ def test_unreachable_server_is_a_clear_error(tiny_reward):
 
 def test_wrong_served_model_name_is_reported(tiny_reward, vllm_reward_server):
     scorer = HttpScorer(vllm_reward_server, str(tiny_reward), served_model_name="other-model")
-    with pytest.raises(CodescalerError, match="answered 404: .*other-model"):
+    with pytest.raises(CodescalerError, match=r"answered 404: .*other-model"):
         scorer.score([("q", "x = 1")])

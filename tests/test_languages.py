@@ -27,7 +27,14 @@ def test_names_and_aliases_resolve(name, expected):
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [("src/app.py", "python"), ("a/b.TSX", "tsx"), ("main.go", "go"), ("x.hpp", "cpp"), ("README.md", None), (None, None)],
+    [
+        ("src/app.py", "python"),
+        ("a/b.TSX", "tsx"),
+        ("main.go", "go"),
+        ("x.hpp", "cpp"),
+        ("README.md", None),
+        (None, None),
+    ],
 )
 def test_file_extensions_resolve(path, expected):
     assert language_for_path(path) == expected

@@ -12,7 +12,7 @@ from engine.reward.transformers_backend import TransformersScorer, length_sorted
 PAIRS = [
     ("Add two numbers.", "def add(a, b):\n    return a + b"),
     ("Reverse a string.", "def rev(s):\n    return s[::-1]"),
-    ("Écrivez une fonction — 日本語 😀", "fn main() { println!(\"😀\"); }"),
+    ("Écrivez une fonction — 日本語 😀", 'fn main() { println!("😀"); }'),
     ("Sum a list " * 30, "int sum(std::vector<int> v) { int s = 0; for (int x : v) s += x; return s; }"),
     ("Empty answer", ""),
     ("Return None.", "def f():\n    return None<|endoftext|>"),
@@ -21,7 +21,7 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def scorer(tiny_reward):
-    return TransformersScorer(str(tiny_reward), max_tokens=512, max_batch_tokens=256)
+    return TransformersScorer.from_pretrained(str(tiny_reward), max_tokens=512, max_batch_tokens=256)
 
 
 def reference_scores(folder, token_ids):
@@ -49,7 +49,7 @@ def test_scores_do_not_depend_on_the_tokenizers_padding_side(scorer, tiny_reward
     config = json.loads(config_path.read_text())
     config["padding_side"] = "left"
     config_path.write_text(json.dumps(config))
-    left = TransformersScorer(str(folder), max_tokens=512, max_batch_tokens=256)
+    left = TransformersScorer.from_pretrained(str(folder), max_tokens=512, max_batch_tokens=256)
     assert left.formatter.tokenizer.padding_side == "left"
     assert left.score(PAIRS) == pytest.approx(scorer.score(PAIRS), abs=1e-5)
 
@@ -59,7 +59,7 @@ def test_trailing_eos_equal_to_pad_is_pooled_like_transformers(tiny_reward, tmp_
     shutil.copytree(tiny_reward, folder)
     template = folder / "chat_template.jinja"
     template.write_text(template.read_text() + "{{ eos_token }}")
-    scorer = TransformersScorer(str(folder), max_tokens=512)
+    scorer = TransformersScorer.from_pretrained(str(folder), max_tokens=512)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     question, code = PAIRS[0]
     text = tokenizer.apply_chat_template(
@@ -68,7 +68,9 @@ def test_trailing_eos_equal_to_pad_is_pooled_like_transformers(tiny_reward, tmp_
     raw_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     assert raw_ids[-1] == tokenizer.eos_token_id == tokenizer.pad_token_id
     # transformers pools the last non-pad token of the raw ids; the scorer must give that number.
-    assert scorer.score([(question, code)])[0] == pytest.approx(reference_scores(folder, [raw_ids])[0], abs=1e-5)
+    assert scorer.score([(question, code)])[0] == pytest.approx(
+        reference_scores(folder, [raw_ids])[0], abs=1e-5
+    )
 
 
 def test_encoder_classifiers_get_an_attention_mask(tiny_reward, tmp_path):
@@ -83,7 +85,7 @@ def test_encoder_classifiers_get_an_attention_mask(tiny_reward, tmp_path):
     folder = tmp_path / "bert"
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    scorer = TransformersScorer(str(folder), max_tokens=512, max_batch_tokens=4096)
+    scorer = TransformersScorer.from_pretrained(str(folder), max_tokens=512, max_batch_tokens=4096)
     assert not scorer.causal
     inputs = scorer.format(PAIRS[:4])
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
@@ -110,22 +112,22 @@ def test_load_scorer_builds_the_transformers_backend(tiny_reward):
     with load_scorer(str(tiny_reward), "transformers", max_tokens=256) as scorer:
         assert isinstance(scorer, TransformersScorer)
         assert scorer.formatter.max_tokens == 256
-        assert scorer.dtype == torch.float32 and scorer.device == "cpu"
+        assert scorer.model.dtype == torch.float32 and scorer.device == "cpu"
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(CodescalerError, match="does not exist"):
-        TransformersScorer(str(tmp_path / "nope"))
+        TransformersScorer.from_pretrained(str(tmp_path / "nope"))
 
 
 def test_folder_without_config_is_a_clear_error(tmp_path):
     with pytest.raises(CodescalerError, match="not a model folder"):
-        TransformersScorer(str(tmp_path))
+        TransformersScorer.from_pretrained(str(tmp_path))
 
 
 def test_causal_lm_is_refused_instead_of_given_a_random_head(tiny_models):
     with pytest.raises(CodescalerError, match="Qwen3ForCausalLM, not a sequence-classification reward model"):
-        TransformersScorer(str(tiny_models["policy"]))
+        TransformersScorer.from_pretrained(str(tiny_models["policy"]))
 
 
 def test_multi_label_classifier_is_refused(tiny_reward, tmp_path):
@@ -136,7 +138,7 @@ def test_multi_label_classifier_is_refused(tiny_reward, tmp_path):
     config["label2id"] = {"A": 0, "B": 1}
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(CodescalerError, match="num_labels=2"):
-        TransformersScorer(str(folder))
+        TransformersScorer.from_pretrained(str(folder))
 
 
 def test_unknown_backend_is_an_error(tiny_reward):

@@ -6,12 +6,16 @@ from pathlib import Path
 
 import typer
 
-dev_app = typer.Typer(help="Developer tools: tiny models for tests, demos and benchmarks.", no_args_is_help=True)
+dev_app = typer.Typer(
+    help="Developer tools: tiny models for tests, demos and benchmarks.", no_args_is_help=True
+)
 
 
 @dev_app.command("tiny-models")
 def tiny_models(
-    out_dir: Path = typer.Argument(..., help="Folder to write policy/ and reward/ into (replaced if present)."),
+    out_dir: Path = typer.Argument(
+        ..., help="Folder to write policy/ and reward/ into (replaced if present)."
+    ),
 ) -> None:
     """Build a tiny tokenizer, causal LM (policy/) and reward model (reward/) from config, deterministically.
 

@@ -48,7 +48,9 @@ def output_row(result: ScoredCandidate) -> dict[str, Any]:
 def score(
     model: str = typer.Option(..., "--model", "-m", help="Reward model: local folder or hub id."),
     backend: str = typer.Option("transformers", help="transformers | vllm | http"),
-    url: str | None = typer.Option(None, help="Base URL of a vLLM server started with --runner pooling (http)."),
+    url: str | None = typer.Option(
+        None, help="Base URL of a vLLM server started with --runner pooling (http)."
+    ),
     api_key: str | None = typer.Option(
         None, envvar="CODESCALER_API_KEY", help="Bearer token for the http backend's server."
     ),
@@ -60,12 +62,18 @@ def score(
     language: str | None = typer.Option(
         None, help="Language of candidates whose row or fence tag names none (python, go, cpp, ...)."
     ),
-    extraction: str = typer.Option("reference", help="reference (exactly one fenced block) | lenient (last block)"),
+    extraction: str = typer.Option(
+        "reference", help="reference (exactly one fenced block) | lenient (last block)"
+    ),
     shaping: str = typer.Option("softplus", help="softplus (validity-preserving) | raw (ablation: no gate)"),
     max_tokens: int = typer.Option(DEFAULT_MAX_TOKENS, help="Token budget of one reward-model input."),
     dtype: str | None = typer.Option(None, help="Model dtype; default bfloat16 on CUDA, float32 on CPU."),
-    device: str | None = typer.Option(None, help="transformers backend device; default cuda if present, else cpu."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the JSONL here (atomically) instead of stdout."),
+    device: str | None = typer.Option(
+        None, help="transformers backend device; default cuda if present, else cpu."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the JSONL here (atomically) instead of stdout."
+    ),
 ) -> None:
     """Score candidate programs for one question; print one JSON object per candidate, in input order.
 
@@ -87,7 +95,9 @@ def score(
         try:
             question = question_file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise CodescalerError(f"cannot read question file {question_file}: {exc.strerror or exc}") from exc
+            raise CodescalerError(
+                f"cannot read question file {question_file}: {exc.strerror or exc}"
+            ) from exc
     rows = read_candidates(candidates, language, extraction)
     log.info("loading reward model %s with the %s backend", model, backend)
     with load_scorer(

@@ -11,7 +11,10 @@ The weights are random: the models exercise the real code paths, they do not wri
 
 from __future__ import annotations
 
+import os
+import shutil
 import sysconfig
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +101,27 @@ def build_tokenizer(spec: TinySpec):
 
 
 def build_tiny_models(out_dir: str | Path, spec: TinySpec = TinySpec()) -> dict[str, Path]:
-    """Write `policy/` and `reward/` model folders under `out_dir`; returns their paths."""
+    """Write `policy/` and `reward/` model folders under `out_dir`; returns their paths.
+
+    The folders are built beside their destination and moved into place only when complete, so an
+    interrupted build never leaves a half-written model where a complete one is expected.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".tiny-models-", dir=out) as staging:
+        built = _build_into(Path(staging), spec)
+        for name, folder in built.items():
+            target = out / name
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(folder, target)
+    return {name: out / name for name in built}
+
+
+def _build_into(out: Path, spec: TinySpec) -> dict[str, Path]:
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3ForSequenceClassification
 
-    out = Path(out_dir)
     tokenizer = build_tokenizer(spec)
     eos = tokenizer.eos_token_id
     common = dict(

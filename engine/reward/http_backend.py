@@ -111,7 +111,9 @@ class HttpScorer(RewardScorer):
         for start in range(0, len(token_ids), self.batch_size):
             batch = [list(ids) for ids in token_ids[start : start + self.batch_size]]
             body = {"model": self.served_model_name, "input": batch, "use_activation": False}
-            data = sorted(self._request("POST", "/classify", json=body)["data"], key=lambda item: item["index"])
+            data = sorted(
+                self._request("POST", "/classify", json=body)["data"], key=lambda item: item["index"]
+            )
             if len(data) != len(batch):
                 raise CodescalerError(
                     f"reward server {self.url} returned {len(data)} scores for {len(batch)} inputs"

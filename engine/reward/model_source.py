@@ -26,7 +26,9 @@ def load_config(model: str) -> Any:
     if looks_like_path(model):
         folder = Path(model).expanduser()
         if not folder.is_dir():
-            raise CodescalerError(f"model folder {model} does not exist: give a local model folder or a hub id")
+            raise CodescalerError(
+                f"model folder {model} does not exist: give a local model folder or a hub id"
+            )
         if not (folder / "config.json").is_file():
             raise CodescalerError(
                 f"{model} is not a model folder (no config.json): point at a folder saved with save_pretrained"
@@ -60,7 +62,9 @@ def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(str(Path(model).expanduser()) if looks_like_path(model) else model)
+        return AutoTokenizer.from_pretrained(
+            str(Path(model).expanduser()) if looks_like_path(model) else model
+        )
     except (OSError, ValueError) as exc:
         raise CodescalerError(f"cannot load the tokenizer of model {model}: {first_line(exc)}") from exc
 

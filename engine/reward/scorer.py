@@ -44,7 +44,7 @@ class RewardScorer(ABC):
     def score_token_ids(self, token_ids: Sequence[list[int]]) -> list[float]:
         """Raw scores for formatted token id sequences, in order."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a no-op unless the backend holds something)
         """Release the model or connection; the scorer is unusable afterwards."""
 
     def __enter__(self) -> RewardScorer:
@@ -71,7 +71,7 @@ def load_scorer(
     if backend == "transformers":
         from engine.reward.transformers_backend import TransformersScorer
 
-        return TransformersScorer(model, max_tokens=max_tokens, dtype=dtype, device=device)
+        return TransformersScorer.from_pretrained(model, max_tokens=max_tokens, dtype=dtype, device=device)
     if backend == "vllm":
         from engine.reward.vllm_backend import VllmScorer
 

@@ -46,40 +46,64 @@ def pad_token_id_for(tokenizer: Any, config: Any) -> int:
 
 def attends_causally(model: Any) -> bool:
     """Whether every attention layer is causal (decoder-only), which makes right padding mask-free."""
-    flags = [module.is_causal for module in model.modules() if isinstance(getattr(module, "is_causal", None), bool)]
+    flags = [
+        module.is_causal for module in model.modules() if isinstance(getattr(module, "is_causal", None), bool)
+    ]
     return bool(flags) and all(flags)
 
 
 class TransformersScorer(RewardScorer):
-    """`AutoModelForSequenceClassification` in this process, on CUDA when available."""
+    """A loaded `*ForSequenceClassification` model in this process; see `from_pretrained`.
+
+    Built from objects already in memory, it can score with a model that is being trained or that was
+    made from a config (benchmarks).
+    """
 
     def __init__(
         self,
-        model: str,
+        model: Any,
+        tokenizer: Any,
         *,
         max_tokens: int = DEFAULT_MAX_TOKENS,
-        dtype: str | None = None,
-        device: str | None = None,
         max_batch_tokens: int | None = None,
         compile: bool = False,
     ):
         import torch
-        from transformers import AutoModelForSequenceClassification
 
-        config = check_reward_model(model)
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.dtype = getattr(torch, dtype or default_dtype(self.device))
-        tokenizer = load_tokenizer(model)
-        self.pad_token_id = pad_token_id_for(tokenizer, config)
-        self.model = AutoModelForSequenceClassification.from_pretrained(model, dtype=self.dtype)
+        self.model = model.eval()
+        self.device = str(next(model.parameters()).device)
+        self.pad_token_id = pad_token_id_for(tokenizer, model.config)
         self.model.config.pad_token_id = self.pad_token_id
-        self.model.to(self.device).eval()
         if compile:
             self.model.forward = torch.compile(self.model.forward, dynamic=True)
         self.causal = attends_causally(self.model)
-        limit = getattr(config, "max_position_embeddings", None) or max_tokens
+        limit = getattr(model.config, "max_position_embeddings", None) or max_tokens
         self.formatter = RewardFormatter(tokenizer, min(max_tokens, limit), self.pad_token_id)
-        self.max_batch_tokens = max_batch_tokens or (65536 if self.device.startswith("cuda") else 8192)
+        self.max_batch_tokens = max_batch_tokens or (65536 if self.device.startswith("cuda") else 1024)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str,
+        *,
+        dtype: str | None = None,
+        device: str | None = None,
+        **options: Any,
+    ) -> TransformersScorer:
+        """Load `model` (local folder or hub id), bf16 on CUDA and float32 on CPU unless told otherwise.
+
+        `options` are the constructor's (`max_tokens`, `max_batch_tokens`, `compile`).
+        """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        check_reward_model(model)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tokenizer = load_tokenizer(model)
+        loaded = AutoModelForSequenceClassification.from_pretrained(
+            model, dtype=getattr(torch, dtype or default_dtype(device))
+        )
+        return cls(loaded.to(device), tokenizer, **options)
 
     def score_token_ids(self, token_ids: Sequence[list[int]]) -> list[float]:
         import torch

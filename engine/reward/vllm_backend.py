@@ -8,6 +8,7 @@ ids, not text, so vLLM cannot tokenize differently.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,8 +26,15 @@ class VllmScorer(RewardScorer):
     """
 
     def __init__(
-        self, model: str, *, max_tokens: int = DEFAULT_MAX_TOKENS, dtype: str | None = None, **engine_args: Any
+        self,
+        model: str,
+        *,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        dtype: str | None = None,
+        **engine_args: Any,
     ):
+        # Our results go to stdout (JSON Lines); vLLM logs to stdout by default. Send its logs to stderr.
+        os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
         import torch
         from vllm import LLM, PoolingParams
 

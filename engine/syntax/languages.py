@@ -40,7 +40,11 @@ LANGUAGES: dict[str, LanguageSpec] = {
             (".js", ".mjs", ".cjs", ".jsx"),
         ),
         LanguageSpec(
-            "typescript", "tree_sitter_typescript", "language_typescript", ("ts", "mts", "cts"), (".ts", ".mts", ".cts")
+            "typescript",
+            "tree_sitter_typescript",
+            "language_typescript",
+            ("ts", "mts", "cts"),
+            (".ts", ".mts", ".cts"),
         ),
         LanguageSpec("tsx", "tree_sitter_typescript", "language_tsx", ("typescriptreact",), (".tsx",)),
         LanguageSpec("go", "tree_sitter_go", "language", ("golang",), (".go",)),

@@ -1,8 +1,7 @@
 """Candidates for one question, from raw rows to ranked, shaped rewards.
 
-This is the scoring path shared by `codescaler score`, serving and evaluation: take code (extracting it
-from a chat response with the reference rule when needed), decide its language, check its syntax, send
-only the candidates that need it to the reward model, shape, and rank.
+This is the scoring path shared by `codescaler score`, serving and evaluation: check each program's
+syntax in its language, send only the candidates that need it to the reward model, shape, and rank.
 
 A candidate whose language is unknown is not guessed at: it is reported as unchecked (`valid` is None)
 and scored as if valid, since nothing says it is malformed.
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 
 from engine.reward.scorer import RewardScorer
 from engine.shaping import ShapingMode, needs_score, ranks, shaped_reward
-from engine.syntax.extraction import ExtractionMode, extract_code
 from engine.syntax.validity import check_syntax
 
 
@@ -40,14 +38,6 @@ class ScoredCandidate:
     rank: int
     question_chars_cut: int = 0
     code_chars_cut: int = 0
-
-
-def from_response(
-    response: str, language: str | None = None, mode: ExtractionMode = "reference"
-) -> CodeCandidate:
-    """The code in a chat response; an explicit `language` wins over the fence tag."""
-    extracted = extract_code(response, mode)
-    return CodeCandidate(extracted.code, language or extracted.tag)
 
 
 def score_candidates(

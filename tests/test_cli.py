@@ -76,6 +76,24 @@ def test_score_agrees_with_the_python_api(codescaler_cli, tiny_reward, tmp_path)
     assert json.loads(result.stdout)["score"] == pytest.approx(expected, abs=1e-5)
 
 
+def test_language_comes_from_the_row_then_its_path_then_the_fence_then_the_default(
+    codescaler_cli, tiny_reward, tmp_path
+):
+    rows = [
+        {"response": "```go\npackage main\n```"},
+        {"code": "fn main() {}", "path": "src/main.rs"},
+        {"code": "x = 1", "language": "python", "path": "src/main.rs"},
+        {"code": "x = 1"},
+        {"response": "```\nx = 1\n```"},
+    ]
+    candidates = write_jsonl(tmp_path / "c.jsonl", rows)
+    result = run(codescaler_cli, "score", "-m", str(tiny_reward), "-q", "q", "-c", str(candidates),
+                 "--language", "python")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    languages = [json.loads(line)["language"] for line in result.stdout.splitlines()]
+    assert languages == ["go", "rust", "python", "python", "python"]
+
+
 def test_raw_shaping_scores_invalid_code_too(codescaler_cli, tiny_reward, tmp_path):
     candidates = write_jsonl(tmp_path / "c.jsonl", [{"code": "def f(:", "language": "python"}])
     result = run(codescaler_cli, "score", "-m", str(tiny_reward), "-q", "q", "-c", str(candidates),

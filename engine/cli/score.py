@@ -10,28 +10,35 @@ from typing import Any
 
 import typer
 
-from engine.candidates import CodeCandidate, ScoredCandidate, from_response
+from engine.candidates import CodeCandidate, ScoredCandidate
 from engine.errors import CodescalerError
 from engine.jsonl import read_jsonl, string_field, write_jsonl_atomic
 from engine.reward.formatter import DEFAULT_MAX_TOKENS
+from engine.syntax.extraction import extract_code
+from engine.syntax.languages import language_for_path
 
 log = logging.getLogger(__name__)
 
 
 def read_candidates(path: Path | str, language: str | None, extraction: str) -> list[CodeCandidate]:
-    """Candidate rows: `{"response": ...}` (code extracted) or `{"code": ..., "language": ...}` (as is)."""
+    """Candidate rows: `{"response": ...}` (code extracted) or `{"code": ...}` (as is).
+
+    A row's language is its `language` field, else the extension of its `path` field, else the response's
+    fence tag, else `language` (the command's default).
+    """
     candidates = []
     for number, row in read_jsonl(path):
         where = f"{path}:{number}"
         if ("response" in row) == ("code" in row):
             raise CodescalerError(f"{where}: a row needs exactly one of 'response' or 'code'")
-        row_language = string_field(row, "language", where, required=False)
+        named = string_field(row, "language", where, required=False) or language_for_path(
+            string_field(row, "path", where, required=False)
+        )
         if "response" in row:
-            response = string_field(row, "response", where) or ""
-            candidates.append(from_response(response, row_language or language, extraction))  # type: ignore[arg-type]
+            extracted = extract_code(string_field(row, "response", where) or "", extraction)  # type: ignore[arg-type]
+            candidates.append(CodeCandidate(extracted.code, named or extracted.tag or language))
         else:
-            code = string_field(row, "code", where) or ""
-            candidates.append(CodeCandidate(code, row_language or language))
+            candidates.append(CodeCandidate(string_field(row, "code", where) or "", named or language))
     if not candidates:
         raise CodescalerError(f"{path}: no candidates (the file is empty)")
     return candidates
@@ -60,7 +67,8 @@ def score(
         ..., "--candidates", "-c", help="JSONL of {response} or {code, language} rows; - reads stdin."
     ),
     language: str | None = typer.Option(
-        None, help="Language of candidates whose row or fence tag names none (python, go, cpp, ...)."
+        None,
+        help="Language of candidates whose row (language, path) or fence tag names none (python, go, ...).",
     ),
     extraction: str = typer.Option(
         "reference", help="reference (exactly one fenced block) | lenient (last block)"

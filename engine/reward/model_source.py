@@ -72,3 +72,13 @@ def load_tokenizer(model: str) -> Any:
 def default_dtype(device: str) -> str:
     """bf16 on CUDA (what the released checkpoints use), float32 elsewhere (CPUs lack fast bf16 paths)."""
     return "bfloat16" if device.startswith("cuda") else "float32"
+
+
+def check_causal_lm(model: str) -> Any:
+    """The config of `model`, which must be a `*ForCausalLM` (a generator of code)."""
+    config = load_config(model)
+    architectures = list(getattr(config, "architectures", None) or [])
+    if not any(name.endswith(("ForCausalLM", "LMHeadModel")) for name in architectures):
+        shown = ", ".join(architectures) or "a model with no architectures recorded"
+        raise CodescalerError(f"{model} is {shown}, not a causal language model (expected *ForCausalLM)")
+    return config

@@ -32,7 +32,7 @@ class SyntaxCheck:
 
 
 @functools.cache
-def _parser(language: str) -> Parser:
+def parser(language: str) -> Parser:
     from tree_sitter import Parser
 
     return Parser(grammar(language))
@@ -77,7 +77,7 @@ def check_syntax(code: str, language: str | None) -> SyntaxCheck:
         return SyntaxCheck(False, known, "empty code")
     if known is None:
         return SyntaxCheck(None, None, f"unknown language ({language or 'none given'}): syntax not checked")
-    tree = _parser(known).parse(code.encode("utf-8"))
+    tree = parser(known).parse(code.encode("utf-8"))
     error = first_error(tree.root_node)
     if error is not None:
         return SyntaxCheck(False, known, _describe(error))

@@ -1,0 +1,106 @@
+"""A document and a cursor: what an editor asks the engine to complete, and what a completion replaces.
+
+Offsets are Python string indices (Unicode code points). The language server converts LSP positions
+(utf-8, utf-16 or utf-32, as negotiated) to and from these at its edge, so the engine never deals with
+encodings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.errors import CodescalerError
+from engine.syntax.languages import language_for_path, resolve_language
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """The text of a document, the cursor in it, and what it is written in."""
+
+    text: str
+    offset: int
+    language: str | None = None
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.offset <= len(self.text):
+            raise CodescalerError(
+                f"cursor offset {self.offset} is outside the document (0..{len(self.text)})"
+            )
+        language = resolve_language(self.language) or language_for_path(self.path)
+        object.__setattr__(self, "language", language)
+
+    @classmethod
+    def at_line_col(
+        cls, text: str, line: int, col: int, language: str | None = None, path: str | None = None
+    ) -> DocumentContext:
+        """The cursor at 0-based `line` and `col` (code points); a column past the line end is an error."""
+        lines = text.split("\n")
+        if not 0 <= line < len(lines):
+            raise CodescalerError(f"line {line + 1} is outside the document (1..{len(lines)})")
+        if not 0 <= col <= len(lines[line]):
+            raise CodescalerError(f"column {col + 1} is outside line {line + 1} (1..{len(lines[line]) + 1})")
+        offset = sum(len(previous) + 1 for previous in lines[:line]) + col
+        return cls(text, offset, language, path)
+
+    @classmethod
+    def at_marker(
+        cls, text: str, marker: str, language: str | None = None, path: str | None = None
+    ) -> DocumentContext:
+        """The cursor where `marker` stands (the marker itself is removed); it must occur exactly once."""
+        count = text.count(marker) if marker else 0
+        if count != 1:
+            raise CodescalerError(
+                f"the cursor marker {marker!r} must occur exactly once in the document, found {count}"
+            )
+        offset = text.index(marker)
+        return cls(text[:offset] + text[offset + len(marker) :], offset, language, path)
+
+    @property
+    def prefix(self) -> str:
+        return self.text[: self.offset]
+
+    @property
+    def suffix(self) -> str:
+        return self.text[self.offset :]
+
+    @property
+    def line_prefix(self) -> str:
+        """The cursor line's text left of the cursor."""
+        return self.prefix[self.prefix.rfind("\n") + 1 :]
+
+    @property
+    def line_suffix(self) -> str:
+        """The cursor line's text right of the cursor."""
+        end = self.suffix.find("\n")
+        return self.suffix if end < 0 else self.suffix[:end]
+
+    def position(self, offset: int | None = None) -> tuple[int, int]:
+        """0-based (line, column) of `offset` (default: the cursor)."""
+        offset = self.offset if offset is None else offset
+        before = self.text[:offset]
+        return before.count("\n"), offset - (before.rfind("\n") + 1)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One candidate insertion at the cursor.
+
+    `text` goes in at the cursor and replaces the next `replace_chars` characters of the document (a
+    widened range over auto-closed brackets, always within the cursor line). `logprobs` are the sampled
+    tokens' log-probabilities, when the generator returns them.
+    """
+
+    text: str
+    replace_chars: int = 0
+    logprobs: tuple[float, ...] = field(default=(), repr=False)
+    finish_reason: str = "stop"
+    index: int = 0
+
+    @property
+    def mean_logprob(self) -> float | None:
+        return sum(self.logprobs) / len(self.logprobs) if self.logprobs else None
+
+    def applied_to(self, context: DocumentContext) -> str:
+        """The document with this completion inserted."""
+        return context.prefix + self.text + context.suffix[self.replace_chars :]

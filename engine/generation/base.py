@@ -1,0 +1,103 @@
+"""One interface over the generation backends.
+
+`generate(prompt, n, ...)` returns N samples of one prompt with the sampled tokens' log-probabilities
+and why each stopped. All N come from one batched call that shares the prompt (HF
+`num_return_sequences`, vLLM `n`, the server's `n`): several candidates should cost about the latency of
+one, which is what makes best-of-N affordable in an editor.
+
+Stop sequences are cut from the returned text (the text ends before the stop string), as OpenAI-style
+servers do, so every backend returns the same shape.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated continuation."""
+
+    text: str
+    logprobs: tuple[float, ...] = field(default=(), repr=False)
+    finish_reason: FinishReason = "stop"
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """How to sample. `temperature` 0 means greedy; `seed` makes a request reproducible."""
+
+    n: int = 8
+    max_new_tokens: int = 64
+    temperature: float = 0.8
+    top_p: float = 0.95
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """`text` up to the earliest stop string, and whether one was found."""
+    positions = [text.find(s) for s in stop if s and s in text]
+    if not positions:
+        return text, False
+    return text[: min(positions)], True
+
+
+class Generator(ABC):
+    """A causal LM that samples continuations of a prompt."""
+
+    tokenizer: Any
+
+    @abstractmethod
+    def generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+        """`options.n` samples continuing `prompt`."""
+
+    def close(self) -> None:  # noqa: B027 (a no-op unless the backend holds something)
+        """Release the model or connection."""
+
+    def __enter__(self) -> Generator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+GENERATION_BACKENDS: tuple[str, ...] = ("transformers", "vllm", "openai")
+
+
+def load_generator(
+    model: str,
+    backend: str = "transformers",
+    *,
+    url: str | None = None,
+    api_key: str | None = None,
+    dtype: str | None = None,
+    device: str | None = None,
+) -> Generator:
+    """A generator for `model` (local folder or hub id; for `openai`, the tokenizer of the served model)."""
+    from engine.errors import CodescalerError
+
+    if backend == "transformers":
+        from engine.generation.transformers_backend import TransformersGenerator
+
+        return TransformersGenerator.from_pretrained(model, dtype=dtype, device=device)
+    if backend == "vllm":
+        from engine.generation.vllm_backend import VllmGenerator
+
+        return VllmGenerator(model, dtype=dtype)
+    if backend == "openai":
+        from engine.generation.openai_backend import OpenAICompletionsGenerator
+
+        if not url:
+            raise CodescalerError(
+                "the openai backend needs the server's URL: pass --policy-url http://HOST:PORT"
+            )
+        return OpenAICompletionsGenerator(url, model, api_key=api_key)
+    raise CodescalerError(
+        f"unknown generation backend {backend!r}: use one of {', '.join(GENERATION_BACKENDS)}"
+    )

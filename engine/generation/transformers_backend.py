@@ -1,0 +1,82 @@
+"""Generation in-process with `transformers`.
+
+All N samples come from one `generate` call with `num_return_sequences=N`, so the prompt is encoded once
+and the samples decode together. Log-probabilities are taken from the raw logits (`output_logits`), not
+the temperature-warped scores, so "mean token log-prob" means the model's own confidence whatever the
+sampling settings. A seed is applied inside a forked RNG, leaving the caller's random state alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.generation.base import Generator, Sample, SamplingOptions, cut_at_stop
+from engine.reward.model_source import check_causal_lm, default_dtype, load_tokenizer
+
+
+class TransformersGenerator(Generator):
+    """An `AutoModelForCausalLM` in this process (CUDA when available)."""
+
+    def __init__(self, model: Any, tokenizer: Any):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.device = str(next(model.parameters()).device)
+        self.pad_token_id = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls, model: str, *, dtype: str | None = None, device: str | None = None
+    ) -> TransformersGenerator:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        check_causal_lm(model)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tokenizer = load_tokenizer(model)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            model, dtype=getattr(torch, dtype or default_dtype(device))
+        )
+        return cls(loaded.to(device), tokenizer)
+
+    def generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+        import torch
+
+        inputs = self.tokenizer(prompt, return_tensors="pt").to(self.device)
+        prompt_length = inputs["input_ids"].shape[1]
+        sampling = {"do_sample": False}
+        if options.temperature > 0:
+            sampling = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p}
+        devices = [torch.cuda.current_device()] if self.device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            if options.seed is not None:
+                torch.manual_seed(options.seed)
+            output = self.model.generate(
+                **inputs,
+                **sampling,
+                max_new_tokens=options.max_new_tokens,
+                num_return_sequences=options.n,
+                stop_strings=list(options.stop) or None,
+                tokenizer=self.tokenizer,
+                pad_token_id=self.pad_token_id,
+                return_dict_in_generate=True,
+                output_logits=True,
+            )
+            new_tokens = output.sequences[:, prompt_length:]
+            steps = torch.stack(output.logits, dim=1).float().log_softmax(-1)  # (n, steps, vocab)
+            logprobs = steps.gather(-1, new_tokens[:, : steps.shape[1], None]).squeeze(-1)
+        return [self._sample(new_tokens[i].tolist(), logprobs[i].tolist(), options) for i in range(options.n)]
+
+    def _sample(self, tokens: list[int], logprobs: list[float], options: SamplingOptions) -> Sample:
+        eos = self.tokenizer.eos_token_id
+        ended = eos in tokens
+        tokens = tokens[: tokens.index(eos)] if ended else tokens
+        text, stopped = cut_at_stop(self.tokenizer.decode(tokens, skip_special_tokens=False), options.stop)
+        kept = len(tokens)
+        if stopped:  # the fewest tokens that still spell out the kept text
+            kept = next(
+                k for k in range(len(tokens) + 1) if len(self.tokenizer.decode(tokens[:k])) >= len(text)
+            )
+        reason = "stop" if ended or stopped else "length"
+        return Sample(text, tuple(logprobs[:kept]), reason)

@@ -1,0 +1,60 @@
+"""Prompts for the two ways codescaler is asked for code.
+
+* At a cursor (editors): a FIM prompt over the windowed prefix and suffix; the model's text goes in at the
+  cursor as is.
+* For a problem statement (chat, commands, evaluation): the policy's chat template with an instruction to
+  answer in one fenced block, because the reward model is trained on code extracted by exactly that rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.document import DocumentContext
+from engine.prompts.fim import FimTemplate
+from engine.prompts.window import Window, context_window
+
+PROBLEM_INSTRUCTION = (
+    "{problem}\n\nWrite a complete solution in {language}. "
+    "Answer with exactly one fenced code block (```{language} ... ```)."
+)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Rendered prompt text, the stop strings that end a sample, and the window it was built from."""
+
+    text: str
+    stop: tuple[str, ...]
+    window: Window | None = None
+
+
+def token_counter(tokenizer: Any):
+    """A function that counts tokens of a text with `tokenizer` (no special tokens added)."""
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def fim_prompt(
+    context: DocumentContext,
+    template: FimTemplate,
+    tokenizer: Any,
+    prefix_tokens: int = 1536,
+    suffix_tokens: int = 512,
+) -> Prompt:
+    """The FIM prompt for the cursor in `context`."""
+    window = context_window(
+        context.prefix, context.suffix, token_counter(tokenizer), prefix_tokens, suffix_tokens
+    )
+    return Prompt(template.render(window.prefix, window.suffix), template.stop, window)
+
+
+def problem_prompt(problem: str, tokenizer: Any, language: str = "python") -> Prompt:
+    """The chat prompt asking the policy to solve `problem` in one fenced block."""
+    messages = [{"role": "user", "content": PROBLEM_INSTRUCTION.format(problem=problem, language=language)}]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    bos = getattr(tokenizer, "bos_token", None)
+    if bos and text.startswith(bos):  # the tokenizer adds it again when the prompt is encoded
+        text = text[len(bos) :]
+    stop = tuple(t for t in (getattr(tokenizer, "eos_token", None), "<|im_end|>") if t)
+    return Prompt(text, stop)

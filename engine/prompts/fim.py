@@ -1,0 +1,90 @@
+"""Fill-in-the-middle templates of the main code-model families, rendered into the prompt text.
+
+vLLM (and most OpenAI-compatible servers) reject the `suffix` field, so the FIM special tokens are written
+into the prompt here. The template is chosen by name or detected from the tokenizer's vocabulary; a model
+with no FIM tokens is an error, because a chat model asked to infill produces fluent garbage with no
+warning (a top complaint of completion-tool users).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import CodescalerError
+
+
+@dataclass(frozen=True)
+class FimTemplate:
+    """How one model family spells prefix / suffix / middle, and the tokens that end an infill."""
+
+    name: str
+    prefix: str
+    suffix: str
+    middle: str
+    stop: tuple[str, ...]
+    space_after_prefix: bool = False  # CodeLlama writes "<PRE> {prefix}"
+
+    def render(self, prefix: str, suffix: str) -> str:
+        """Prefix-suffix-middle order, which every family here was trained on."""
+        if self.space_after_prefix:  # CodeLlama: "<PRE> {prefix} <SUF>{suffix} <MID>"
+            return f"{self.prefix} {prefix} {self.suffix}{suffix} {self.middle}"
+        return f"{self.prefix}{prefix}{self.suffix}{suffix}{self.middle}"
+
+
+FIM_TEMPLATES: dict[str, FimTemplate] = {
+    t.name: t
+    for t in (
+        FimTemplate(
+            "qwen",
+            "<|fim_prefix|>",
+            "<|fim_suffix|>",
+            "<|fim_middle|>",
+            ("<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|repo_name|>", "<|fim_prefix|>", "<|im_end|>"),
+        ),
+        FimTemplate(
+            "starcoder",
+            "<fim_prefix>",
+            "<fim_suffix>",
+            "<fim_middle>",
+            ("<|endoftext|>", "<file_sep>", "<fim_prefix>"),
+        ),
+        FimTemplate(
+            "deepseek",
+            "<｜fim▁begin｜>",
+            "<｜fim▁hole｜>",
+            "<｜fim▁end｜>",
+            ("<｜end▁of▁sentence｜>", "<|EOT|>", "<｜fim▁begin｜>"),
+        ),
+        FimTemplate("codellama", "<PRE>", "<SUF>", "<MID>", ("<EOT>", "</s>"), space_after_prefix=True),
+    )
+}
+
+# Token spellings that identify each family in a tokenizer's vocabulary.
+_SIGNATURES = {
+    "qwen": ("<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"),
+    "starcoder": ("<fim_prefix>", "<fim_middle>", "<fim_suffix>"),
+    "deepseek": ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
+    "codellama": ("▁<PRE>", "▁<MID>", "▁<SUF>"),
+}
+
+
+def detect_fim_template(tokenizer: Any) -> FimTemplate:
+    """The family whose FIM tokens the tokenizer has; an error naming the choices when it has none."""
+    vocabulary = tokenizer.get_vocab()
+    for name, tokens in _SIGNATURES.items():
+        if all(token in vocabulary for token in tokens):
+            return FIM_TEMPLATES[name]
+    raise CodescalerError(
+        f"the policy's tokenizer ({getattr(tokenizer, 'name_or_path', '?')}) has no fill-in-the-middle tokens: "
+        f"use a FIM-trained code model, or set the template explicitly ({', '.join(FIM_TEMPLATES)})"
+    )
+
+
+def fim_template(name: str | None, tokenizer: Any) -> FimTemplate:
+    """The named template, or the detected one when `name` is None or "auto"."""
+    if name in (None, "auto"):
+        return detect_fim_template(tokenizer)
+    if name not in FIM_TEMPLATES:
+        raise CodescalerError(f"unknown FIM template {name!r}: use auto or one of {', '.join(FIM_TEMPLATES)}")
+    return FIM_TEMPLATES[name]

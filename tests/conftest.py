@@ -89,19 +89,16 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout_s: float, log: Pa
     raise RuntimeError(f"server not healthy after {timeout_s} s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def vllm_reward_server(tiny_reward: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real vLLM server (CPU build) serving the tiny reward model; yields its base URL."""
+def serve_vllm(model: Path, name: str, extra: list[str], log: Path) -> Iterator[str]:
+    """Run a real vLLM server (CPU build) on a free loopback port; yields its base URL, then stops it."""
     if not vllm_available():
         pytest.skip("vLLM CPU build not installed")
     port = free_port()
-    log = tmp_path_factory.mktemp("vllm-server") / "server.log"
     command = [
         sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(tiny_reward), "--served-model-name", "tiny-reward",
-        "--runner", "pooling", "--dtype", "float32", "--enforce-eager",
+        "--model", str(model), "--served-model-name", name, "--dtype", "float32", "--enforce-eager",
         "--max-model-len", "512", "--kv-cache-memory-bytes", "64M",
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", str(port), *extra,
     ]  # fmt: skip
     with open(log, "w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -115,6 +112,22 @@ def vllm_reward_server(tiny_reward: Path, tmp_path_factory: pytest.TempPathFacto
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def vllm_reward_server(tiny_reward: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real vLLM server serving the tiny reward model (`--runner pooling`)."""
+    log = tmp_path_factory.mktemp("vllm-reward-server") / "server.log"
+    yield from serve_vllm(tiny_reward, "tiny-reward", ["--runner", "pooling"], log)
+
+
+@pytest.fixture(scope="session")
+def vllm_policy_server(
+    tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real vLLM server serving the tiny policy (OpenAI-compatible /v1/completions)."""
+    log = tmp_path_factory.mktemp("vllm-policy-server") / "server.log"
+    yield from serve_vllm(tiny_models["policy"], "tiny-policy", [], log)
 
 
 @pytest.fixture(scope="session")

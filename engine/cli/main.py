@@ -50,9 +50,10 @@ def _root(
 
 
 def _register() -> None:
-    from engine.cli import dev, score
+    from engine.cli import dev, rank, score
 
     score.register(app)
+    rank.register(app)
     dev.register(app)
 
 

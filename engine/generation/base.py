@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 FinishReason = Literal["stop", "length"]
@@ -48,14 +48,40 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     return text[: min(positions)], True
 
 
+def split_stops(tokenizer: Any, stop: Sequence[str]) -> tuple[list[int], list[str]]:
+    """Stop sequences that are single special tokens (as ids), and the rest (as text).
+
+    Special tokens do not appear in decoded text, so they must stop generation by id.
+    """
+    special = set(getattr(tokenizer, "all_special_tokens", ()))
+    ids, texts = [], []
+    for item in stop:
+        token_id = tokenizer.convert_tokens_to_ids(item) if item in special else None
+        if isinstance(token_id, int) and token_id >= 0:
+            ids.append(token_id)
+        else:
+            texts.append(item)
+    return ids, texts
+
+
 class Generator(ABC):
     """A causal LM that samples continuations of a prompt."""
 
     tokenizer: Any
 
-    @abstractmethod
     def generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
-        """`options.n` samples continuing `prompt`."""
+        """`options.n` samples continuing `prompt`.
+
+        Greedy decoding (temperature 0) gives N identical samples, so it runs once and is repeated: the
+        backends reject n > 1 without sampling.
+        """
+        if options.temperature <= 0 and options.n > 1:
+            return self._generate(prompt, replace(options, n=1)) * options.n
+        return self._generate(prompt, options)
+
+    @abstractmethod
+    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+        """The backend's own batched sampling call."""
 
     def close(self) -> None:  # noqa: B027 (a no-op unless the backend holds something)
         """Release the model or connection."""

@@ -7,9 +7,11 @@ locally: it decides the FIM template and the context budget.
 
 from __future__ import annotations
 
-from engine.generation.base import Generator, Sample, SamplingOptions
+from engine.generation.base import Generator, Sample, SamplingOptions, split_stops
 from engine.http_client import JsonHttpClient
 from engine.reward.model_source import load_tokenizer
+
+MAX_STOP_STRINGS = 4  # the OpenAI completions schema (and vLLM's validation) allows at most four
 
 
 class OpenAICompletionsGenerator(Generator):
@@ -37,7 +39,7 @@ class OpenAICompletionsGenerator(Generator):
         self.tokenizer = load_tokenizer(tokenizer_model)
         self.served_model_name = served_model_name or self.http.only_served_model()
 
-    def generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
         body: dict = {
             "model": self.served_model_name,
             "prompt": prompt,
@@ -47,8 +49,11 @@ class OpenAICompletionsGenerator(Generator):
             "top_p": options.top_p if options.temperature > 0 else 1.0,
             "logprobs": 1,
         }
-        if options.stop:
-            body["stop"] = list(options.stop)
+        stop_ids, stop_texts = split_stops(self.tokenizer, options.stop)
+        if stop_texts:
+            body["stop"] = stop_texts[:MAX_STOP_STRINGS]
+        if stop_ids:  # special tokens never appear in the text; vLLM stops on them by id
+            body["stop_token_ids"] = stop_ids
         if options.seed is not None:
             body["seed"] = options.seed
         answer = self.http.request(

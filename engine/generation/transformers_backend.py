@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.generation.base import Generator, Sample, SamplingOptions, cut_at_stop
+from engine.generation.base import Generator, Sample, SamplingOptions, cut_at_stop, split_stops
 from engine.reward.model_source import check_causal_lm, default_dtype, load_tokenizer
 
 
@@ -40,9 +40,10 @@ class TransformersGenerator(Generator):
         )
         return cls(loaded.to(device), tokenizer)
 
-    def generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
         import torch
 
+        stop_ids, stop_texts = split_stops(self.tokenizer, options.stop)
         inputs = self.tokenizer(prompt, return_tensors="pt").to(self.device)
         prompt_length = inputs["input_ids"].shape[1]
         sampling = {"do_sample": False}
@@ -57,7 +58,8 @@ class TransformersGenerator(Generator):
                 **sampling,
                 max_new_tokens=options.max_new_tokens,
                 num_return_sequences=options.n,
-                stop_strings=list(options.stop) or None,
+                stop_strings=stop_texts or None,
+                eos_token_id=[self.tokenizer.eos_token_id, *stop_ids],
                 tokenizer=self.tokenizer,
                 pad_token_id=self.pad_token_id,
                 return_dict_in_generate=True,
@@ -66,17 +68,22 @@ class TransformersGenerator(Generator):
             new_tokens = output.sequences[:, prompt_length:]
             steps = torch.stack(output.logits, dim=1).float().log_softmax(-1)  # (n, steps, vocab)
             logprobs = steps.gather(-1, new_tokens[:, : steps.shape[1], None]).squeeze(-1)
-        return [self._sample(new_tokens[i].tolist(), logprobs[i].tolist(), options) for i in range(options.n)]
+        ends = {self.tokenizer.eos_token_id, *stop_ids}
+        return [
+            self._sample(new_tokens[i].tolist(), logprobs[i].tolist(), ends, stop_texts)
+            for i in range(options.n)
+        ]
 
-    def _sample(self, tokens: list[int], logprobs: list[float], options: SamplingOptions) -> Sample:
-        eos = self.tokenizer.eos_token_id
-        ended = eos in tokens
-        tokens = tokens[: tokens.index(eos)] if ended else tokens
-        text, stopped = cut_at_stop(self.tokenizer.decode(tokens, skip_special_tokens=False), options.stop)
+    def _sample(self, tokens: list[int], logprobs: list[float], ends: set[int], stop: list[str]) -> Sample:
+        end = next((k for k, token in enumerate(tokens) if token in ends), None)
+        tokens = tokens if end is None else tokens[:end]
+        text, stopped = cut_at_stop(self._decode(tokens), stop)
         kept = len(tokens)
         if stopped:  # the fewest tokens that still spell out the kept text
-            kept = next(
-                k for k in range(len(tokens) + 1) if len(self.tokenizer.decode(tokens[:k])) >= len(text)
-            )
-        reason = "stop" if ended or stopped else "length"
+            kept = next(k for k in range(len(tokens) + 1) if len(self._decode(tokens[:k])) >= len(text))
+        reason = "stop" if end is not None or stopped else "length"
         return Sample(text, tuple(logprobs[:kept]), reason)
+
+    def _decode(self, tokens: list[int]) -> str:
+        # Special tokens are left out of the text, as vLLM and OpenAI-style servers do.
+        return self.tokenizer.decode(tokens, skip_special_tokens=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from engine.generation.base import Generator, Sample, SamplingOptions
+from engine.generation.base import Generator, Sample, SamplingOptions, split_stops
 from engine.reward.model_source import check_causal_lm, default_dtype, load_tokenizer
 
 
@@ -32,15 +32,17 @@ class VllmGenerator(Generator):
             model=model, dtype=dtype or default_dtype(device), max_model_len=max_model_len, **engine_args
         )
 
-    def generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
         from vllm import SamplingParams
 
+        stop_ids, stop_texts = split_stops(self.tokenizer, options.stop)
         params = SamplingParams(
             n=options.n,
             max_tokens=options.max_new_tokens,
             temperature=options.temperature,
             top_p=options.top_p if options.temperature > 0 else 1.0,
-            stop=list(options.stop) or None,
+            stop=stop_texts or None,
+            stop_token_ids=stop_ids or None,
             seed=options.seed,
             logprobs=1,
         )

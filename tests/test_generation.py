@@ -1,0 +1,110 @@
+"""Generation backends on the tiny policy: transformers, offline vLLM, and a real vLLM server."""
+
+import pytest
+
+from engine.errors import CodescalerError
+from engine.generation.base import SamplingOptions, cut_at_stop, load_generator
+from engine.generation.openai_backend import OpenAICompletionsGenerator
+from engine.generation.transformers_backend import TransformersGenerator
+from tests.conftest import free_port, requires_vllm
+
+PROMPT = "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>\n<|fim_middle|>"
+
+
+@pytest.fixture(scope="module")
+def hf(tiny_models):
+    return TransformersGenerator.from_pretrained(str(tiny_models["policy"]))
+
+
+def test_n_samples_with_logprobs_from_one_call(hf):
+    samples = hf.generate(PROMPT, SamplingOptions(n=5, max_new_tokens=12, seed=3))
+    assert len(samples) == 5
+    assert len({s.text for s in samples}) > 1  # sampled, not copies
+    for sample in samples:
+        assert 0 < len(sample.logprobs) <= 12
+        assert all(lp <= 0 for lp in sample.logprobs)
+        assert sample.finish_reason in ("stop", "length")
+
+
+def test_seed_makes_sampling_reproducible_without_touching_global_rng(hf):
+    import torch
+
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = hf.generate(PROMPT, SamplingOptions(n=3, max_new_tokens=8, seed=7))
+    assert torch.rand(1) == expected_next  # the caller's random stream is unchanged
+    second = hf.generate(PROMPT, SamplingOptions(n=3, max_new_tokens=8, seed=7))
+    assert [s.text for s in first] == [s.text for s in second]
+
+
+def test_greedy_samples_are_identical(hf):
+    samples = hf.generate(PROMPT, SamplingOptions(n=3, max_new_tokens=8, temperature=0))
+    assert len({s.text for s in samples}) == 1
+
+
+def test_stop_strings_end_the_text_before_them(hf):
+    free = hf.generate(PROMPT, SamplingOptions(n=1, max_new_tokens=24, temperature=0))[0]
+    assert len(free.text) > 4
+    stop = free.text[2:4]
+    stopped = hf.generate(PROMPT, SamplingOptions(n=1, max_new_tokens=24, temperature=0, stop=(stop,)))[0]
+    assert stopped.text == free.text[: free.text.find(stop)]
+    assert stopped.finish_reason == "stop"
+    assert len(stopped.logprobs) <= len(free.logprobs)
+
+
+def test_cut_at_stop_takes_the_earliest():
+    assert cut_at_stop("abc\ndef}", ["}", "\n"]) == ("abc", True)
+    assert cut_at_stop("abc", ["x"]) == ("abc", False)
+
+
+def test_reward_model_is_refused_as_a_policy(tiny_reward):
+    with pytest.raises(CodescalerError, match="not a causal language model"):
+        TransformersGenerator.from_pretrained(str(tiny_reward))
+
+
+def test_unknown_backend_and_missing_url():
+    with pytest.raises(CodescalerError, match="unknown generation backend"):
+        load_generator("x", "onnx")
+    with pytest.raises(CodescalerError, match="needs the server's URL"):
+        load_generator("x", "openai")
+
+
+@requires_vllm
+def test_offline_vllm_greedy_matches_transformers(tiny_models, hf):
+    from engine.generation.vllm_backend import VllmGenerator
+
+    generator = VllmGenerator(str(tiny_models["policy"]), max_model_len=512, kv_cache_memory_bytes=64 << 20)
+    try:
+        options = SamplingOptions(n=2, max_new_tokens=10, temperature=0)
+        got = generator.generate(PROMPT, options)
+        sampled = generator.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=10, seed=1))
+    finally:
+        generator.close()
+    expected = hf.generate(PROMPT, options)[0]
+    assert [s.text for s in got] == [expected.text] * 2
+    assert got[0].logprobs == pytest.approx(expected.logprobs, abs=1e-3)
+    assert len(sampled) == 4 and all(len(s.logprobs) == 10 for s in sampled)
+
+
+@requires_vllm
+def test_openai_server_samples_n_with_logprobs(tiny_models, vllm_policy_server, hf):
+    with OpenAICompletionsGenerator(vllm_policy_server, str(tiny_models["policy"])) as generator:
+        assert generator.served_model_name == "tiny-policy"
+        samples = generator.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=10, seed=1))
+        greedy = generator.generate(PROMPT, SamplingOptions(n=1, max_new_tokens=10, temperature=0))
+    assert len(samples) == 4 and all(len(s.logprobs) == 10 and s.finish_reason == "length" for s in samples)
+    assert (
+        greedy[0].text == hf.generate(PROMPT, SamplingOptions(n=1, max_new_tokens=10, temperature=0))[0].text
+    )
+
+
+@requires_vllm
+def test_openai_errors_are_clear(tiny_models, vllm_policy_server):
+    with pytest.raises(CodescalerError, match="cannot reach the completion server"):
+        OpenAICompletionsGenerator(f"http://127.0.0.1:{free_port()}", str(tiny_models["policy"]), retries=0)
+    generator = OpenAICompletionsGenerator(
+        vllm_policy_server, str(tiny_models["policy"]), served_model_name="nope"
+    )
+    with pytest.raises(CodescalerError, match=r"answered 404: .*nope"):
+        generator.generate(PROMPT, SamplingOptions(n=1, max_new_tokens=2))

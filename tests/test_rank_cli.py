@@ -1,0 +1,103 @@
+"""`codescaler rank` as a user runs it, on the tiny models (in-process and through real vLLM servers)."""
+
+import json
+
+import pytest
+
+from tests.conftest import requires_vllm
+from tests.test_cli import one_line_error, run
+
+DOCUMENT = "def add(a, b):\n    return \n\nprint(add(1, 2))  # 日本語\n"
+
+
+@pytest.fixture
+def document(tmp_path):
+    path = tmp_path / "add.py"
+    path.write_text(DOCUMENT)
+    return path
+
+
+def models(tiny_models):
+    return ["--policy", str(tiny_models["policy"]), "--reward-model", str(tiny_models["reward"])]
+
+
+def check_items(items, n, cursor=None):
+    assert 1 <= len(items) <= n
+    assert [item["rank"] for item in items] == list(range(1, len(items) + 1))
+    rewards = [item["reward"] for item in items]
+    assert rewards == sorted(rewards, reverse=True)
+    for item in items:
+        assert {"text", "valid", "score", "reward", "rank"} <= item.keys()
+        assert (item["score"] is None) == (item["valid"] is False)
+        if cursor is not None:
+            assert item["range"]["start"] == cursor
+            assert item["range"]["end"]["character"] == cursor["character"] + item["replace_chars"]
+
+
+def test_help(codescaler_cli):
+    result = run(codescaler_cli, "rank", "--help")
+    assert result.returncode == 0 and "--policy" in result.stdout and "--marker" in result.stdout
+
+
+def test_cursor_by_line_and_column(codescaler_cli, tiny_models, document):
+    result = run(codescaler_cli, "rank", str(document), "--line", "2", "--col", "12", *models(tiny_models),
+                 "-n", "4", "--max-new-tokens", "8", "--seed", "1", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    check_items(json.loads(result.stdout), 4, {"line": 1, "character": 11})
+
+
+def test_cursor_by_marker_and_text_output(codescaler_cli, tiny_models, tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("x = [1, 2]\ny = len(<CURSOR>)\n")
+    result = run(codescaler_cli, "rank", str(path), "--marker", "<CURSOR>", *models(tiny_models),
+                 "-n", "3", "--max-new-tokens", "6", "--seed", "2")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("#1  reward ")
+
+
+def test_problem_statement(codescaler_cli, tiny_models):
+    result = run(codescaler_cli, "rank", "--problem", "Add two numbers.", *models(tiny_models),
+                 "-n", "3", "--max-new-tokens", "8", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    items = json.loads(result.stdout)
+    check_items(items, 3)
+    assert all("range" not in item for item in items)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--line", "9", "--col", "1"], "line 9 is outside the document"),
+        (["--line", "2", "--col", "40"], "column 40 is outside line 2"),
+        (["--marker", "@@"], "must occur exactly once"),
+        ([], "give the cursor with --line and --col, or with --marker"),
+        (["--line", "2", "--col", "12", "--problem", "x"], "either FILE with a cursor, or --problem"),
+    ],
+)
+def test_bad_cursor_arguments(codescaler_cli, tiny_models, document, args, message):
+    one_line_error(run(codescaler_cli, "rank", str(document), *args, *models(tiny_models)), message)
+
+
+def test_wrong_model_kinds(codescaler_cli, tiny_models, document):
+    swapped = ["--policy", str(tiny_models["reward"]), "--reward-model", str(tiny_models["policy"])]
+    result = run(codescaler_cli, "rank", str(document), "--line", "2", "--col", "12", *swapped)
+    one_line_error(result, "not a causal language model")
+
+
+def test_missing_document(codescaler_cli, tiny_models, tmp_path):
+    result = run(
+        codescaler_cli, "rank", str(tmp_path / "none.py"), "--line", "1", "--col", "1", *models(tiny_models)
+    )
+    one_line_error(result, "cannot read document")
+
+
+@requires_vllm
+def test_through_real_vllm_servers(
+    codescaler_cli, tiny_models, document, vllm_policy_server, vllm_reward_server
+):
+    result = run(codescaler_cli, "rank", str(document), "--line", "2", "--col", "12", *models(tiny_models),
+                 "--policy-backend", "openai", "--policy-url", vllm_policy_server,
+                 "--reward-backend", "http", "--reward-url", vllm_reward_server,
+                 "-n", "4", "--max-new-tokens", "8", "--seed", "1", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    check_items(json.loads(result.stdout), 4, {"line": 1, "character": 11})

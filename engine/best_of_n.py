@@ -10,6 +10,7 @@ Each stage is timed, so users and benchmarks can see where the latency goes.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from engine.cleaning.pipeline import clean
 from engine.document import Completion, DocumentContext
 from engine.editor_reward_input import editor_reward_pair
-from engine.generation.base import Generator, Sample, SamplingOptions
+from engine.generation.base import Cancelled, Generator, Sample, SamplingOptions
 from engine.prompts.builder import fim_prompt, problem_prompt
 from engine.prompts.fim import fim_template
 from engine.ranking import RankedItem, rank_items
@@ -89,6 +90,11 @@ def _score_and_rank(
     return rank_items(items, options.top_k, options.threshold)
 
 
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -102,7 +108,9 @@ class BestOfN:
         self.fim_template_name = fim_template_name
         self._fim = None
 
-    def _sample(self, prompt_text: str, stop: tuple[str, ...], options: RankOptions) -> list[Sample]:
+    def _sample(
+        self, prompt_text: str, stop: tuple[str, ...], options: RankOptions, cancel: threading.Event | None
+    ) -> list[Sample]:
         sampling = SamplingOptions(
             n=options.n,
             max_new_tokens=options.max_new_tokens,
@@ -111,16 +119,23 @@ class BestOfN:
             stop=stop,
             seed=options.seed,
         )
-        return self.generator.generate(prompt_text, sampling)
+        return self.generator.generate(prompt_text, sampling, cancel)
 
-    def complete(self, context: DocumentContext, options: RankOptions = RankOptions()) -> RankResult:
-        """Ranked completions for the cursor in `context`."""
+    def complete(
+        self,
+        context: DocumentContext,
+        options: RankOptions = RankOptions(),
+        cancel: threading.Event | None = None,
+    ) -> RankResult:
+        """Ranked completions for the cursor in `context`; `cancel` stops the work between (and, for the
+        transformers policy, within) stages by raising `Cancelled`."""
         timings: dict[str, float] = {}
         if self._fim is None:
             self._fim = fim_template(self.fim_template_name, self.generator.tokenizer)
         with _timed(timings, "generation"):
             prompt = fim_prompt(context, self._fim, self.generator.tokenizer)
-            samples = self._sample(prompt.text, prompt.stop, options)
+            samples = self._sample(prompt.text, prompt.stop, options, cancel)
+        _check(cancel)
         with _timed(timings, "cleaning"):
             raw = [Completion(s.text, 0, s.logprobs, s.finish_reason, i) for i, s in enumerate(samples)]
             cleaned = clean(raw, context)
@@ -128,18 +143,24 @@ class BestOfN:
             document = ParsedDocument.parse(context)
             checks = [document.check(c) for c in cleaned.completions]
             pairs = [editor_reward_pair(context, c) for c in cleaned.completions]
+        _check(cancel)
         texts = [(c.text, c.replace_chars, c.mean_logprob) for c in cleaned.completions]
         items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)
         return RankResult(items, timings, dict(cleaned.dropped), len(samples))
 
     def solve(
-        self, problem: str, language: str = "python", options: RankOptions = RankOptions()
+        self,
+        problem: str,
+        language: str = "python",
+        options: RankOptions = RankOptions(),
+        cancel: threading.Event | None = None,
     ) -> RankResult:
         """Ranked solutions to a problem statement (code extracted by the reference rule)."""
         timings: dict[str, float] = {}
         with _timed(timings, "generation"):
             prompt = problem_prompt(problem, self.generator.tokenizer, language)
-            samples = self._sample(prompt.text, prompt.stop, options)
+            samples = self._sample(prompt.text, prompt.stop, options, cancel)
+        _check(cancel)
         with _timed(timings, "validation"):
             extracted = [extract_code(s.text) for s in samples]
             checks = [check_syntax(e.code, e.tag or language) for e in extracted]

@@ -18,7 +18,7 @@ class ScriptedPolicy(Generator):
     def __init__(self, tokenizer, texts):
         self.tokenizer, self.texts, self.prompts = tokenizer, texts, []
 
-    def _generate(self, prompt, options: SamplingOptions):
+    def _generate(self, prompt, options: SamplingOptions, cancel=None):
         self.prompts.append((prompt, options))
         return [Sample(text, (-0.5,) * (i + 1)) for i, text in enumerate(self.texts)]
 

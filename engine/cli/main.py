@@ -50,10 +50,11 @@ def _root(
 
 
 def _register() -> None:
-    from engine.cli import dev, rank, score
+    from engine.cli import dev, rank, score, serve
 
     score.register(app)
     rank.register(app)
+    serve.register(app)
     dev.register(app)
 
 

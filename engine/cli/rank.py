@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from engine.cli.model_options import (
+    API_KEY,
+    FIM_TEMPLATE,
+    POLICY,
+    POLICY_BACKEND,
+    POLICY_URL,
+    REWARD_BACKEND,
+    REWARD_MODEL,
+    REWARD_URL,
+    load_models,
+)
 from engine.errors import CodescalerError
 
 log = logging.getLogger(__name__)
@@ -19,6 +32,42 @@ def _read_text(path: Path, what: str) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CodescalerError(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def _rank_local(
+    models: tuple, fim_template: str, context: Any, problem: str, language: str | None, request: dict
+) -> dict:
+    from engine.best_of_n import BestOfN, RankOptions
+
+    log.info("loading policy %s and reward model %s", models[0], models[1])
+    with ExitStack() as stack:
+        generator, scorer = load_models(stack, *models)
+        engine = BestOfN(generator, scorer, fim_template)
+        options = RankOptions(**request)
+        if context is not None:
+            result = engine.complete(context, options)
+        else:
+            result = engine.solve(problem, language or "python", options)
+    return {
+        "items": [asdict(item) for item in result.items],
+        "generated": result.generated,
+        "dropped": result.dropped,
+    }
+
+
+def _rank_remote(
+    url: str, token: str | None, context: Any, problem: str, language: str | None, request: dict
+) -> dict:
+    from engine.serve.client import EngineClient
+
+    message = {"type": "rank", **request}
+    if context is not None:
+        message["document"] = {"text": context.text, "offset": context.offset, "language": context.language,
+                               "path": context.path}  # fmt: skip
+    else:
+        message.update(problem=problem, language=language or "python")
+    with EngineClient(url, token) as client:
+        return client.request(message)
 
 
 def rank(
@@ -33,20 +82,18 @@ def rank(
     language: str | None = typer.Option(
         None, help="Language (default: from FILE's extension; python for problems)."
     ),
-    policy: str = typer.Option(
-        ..., "--policy", help="Code model: local folder or hub id (tokenizer for openai)."
+    policy: str | None = POLICY,
+    reward_model: str | None = REWARD_MODEL,
+    policy_backend: str = POLICY_BACKEND,
+    policy_url: str | None = POLICY_URL,
+    reward_backend: str = REWARD_BACKEND,
+    reward_url: str | None = REWARD_URL,
+    api_key: str | None = API_KEY,
+    fim_template: str = FIM_TEMPLATE,
+    engine_url: str | None = typer.Option(
+        None, "--engine", help="Use a running codescaler serve (ws://HOST:PORT)."
     ),
-    reward_model: str = typer.Option(..., "--reward-model", help="Reward model: local folder or hub id."),
-    policy_backend: str = typer.Option("transformers", help="transformers | vllm | openai"),
-    policy_url: str | None = typer.Option(
-        None, help="OpenAI-compatible server for the openai policy backend."
-    ),
-    reward_backend: str = typer.Option("transformers", help="transformers | vllm | http"),
-    reward_url: str | None = typer.Option(None, help="vLLM pooling server for the http reward backend."),
-    api_key: str | None = typer.Option(
-        None, envvar="CODESCALER_API_KEY", help="Bearer token for model servers."
-    ),
-    fim_template: str = typer.Option("auto", help="auto | qwen | starcoder | deepseek | codellama"),
+    token: str | None = typer.Option(None, envvar="CODESCALER_ENGINE_TOKEN", help="The engine's token."),
     n: int = typer.Option(8, "-n", help="Candidates to sample."),
     max_new_tokens: int = typer.Option(64, help="Longest candidate, in tokens."),
     temperature: float = typer.Option(0.8, help="Sampling temperature (0 = greedy)."),
@@ -56,10 +103,7 @@ def rank(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array instead of text."),
 ) -> None:
     """Generate N candidates, keep the valid ones, score them with the reward model and print them ranked."""
-    from engine.best_of_n import BestOfN, RankOptions
     from engine.document import DocumentContext
-    from engine.generation.base import load_generator
-    from engine.reward.scorer import load_scorer
 
     if (file is None) == (problem is None and problem_file is None):
         raise CodescalerError("give either FILE with a cursor, or --problem / --problem-file")
@@ -76,31 +120,14 @@ def rank(
         problem = _read_text(problem_file, "problem file")
     if n < 1:
         raise CodescalerError("-n must be at least 1")
-    options = RankOptions(
-        n=n,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        seed=seed,
-        top_k=top_k,
-        threshold=threshold,
-    )
-    log.info(
-        "loading policy %s (%s) and reward model %s (%s)",
-        policy,
-        policy_backend,
-        reward_model,
-        reward_backend,
-    )
-    with (
-        load_generator(policy, policy_backend, url=policy_url, api_key=api_key) as generator,
-        load_scorer(reward_model, reward_backend, url=reward_url, api_key=api_key) as scorer,  # type: ignore[arg-type]
-    ):
-        engine = BestOfN(generator, scorer, fim_template)
-        if context is not None:
-            result = engine.complete(context, options)
-        else:
-            result = engine.solve(problem or "", language or "python", options)
-    rows = [asdict(item) for item in result.items]
+    request: dict = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed,
+                     "top_k": top_k, "threshold": threshold}  # fmt: skip
+    if engine_url:
+        reply = _rank_remote(engine_url, token, context, problem or "", language, request)
+    else:
+        models = (policy, reward_model, policy_backend, policy_url, reward_backend, reward_url, api_key)
+        reply = _rank_local(models, fim_template, context, problem or "", language, request)
+    rows, generated, dropped = reply["items"], reply["generated"], reply["dropped"]
     if context is not None:
         start = context.position()
         for row in rows:
@@ -113,7 +140,7 @@ def rank(
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
     if not rows:
-        typer.echo(f"no suggestion ({result.generated} sampled; dropped: {result.dropped or 'none'})")
+        typer.echo(f"no suggestion ({generated} sampled; dropped: {dropped or 'none'})")
     for row in rows:
         score = "-" if row["score"] is None else f"{row['score']:.3f}"
         state = {True: "valid", False: "invalid", None: "unchecked"}[row["valid"]]

@@ -11,12 +11,17 @@ servers do, so every backend returns the same shape.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 FinishReason = Literal["stop", "length"]
+
+
+class Cancelled(Exception):
+    """The caller cancelled the request while its model work was running."""
 
 
 @dataclass(frozen=True)
@@ -69,18 +74,25 @@ class Generator(ABC):
 
     tokenizer: Any
 
-    def generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
-        """`options.n` samples continuing `prompt`.
+    def generate(
+        self, prompt: str, options: SamplingOptions, cancel: threading.Event | None = None
+    ) -> list[Sample]:
+        """`options.n` samples continuing `prompt`; setting `cancel` stops the work early where the
+        backend can (then `Cancelled` is raised).
 
         Greedy decoding (temperature 0) gives N identical samples, so it runs once and is repeated: the
         backends reject n > 1 without sampling.
         """
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
         if options.temperature <= 0 and options.n > 1:
-            return self._generate(prompt, replace(options, n=1)) * options.n
-        return self._generate(prompt, options)
+            return self._generate(prompt, replace(options, n=1), cancel) * options.n
+        return self._generate(prompt, options, cancel)
 
     @abstractmethod
-    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+    def _generate(
+        self, prompt: str, options: SamplingOptions, cancel: threading.Event | None
+    ) -> list[Sample]:
         """The backend's own batched sampling call."""
 
     def close(self) -> None:  # noqa: B027 (a no-op unless the backend holds something)

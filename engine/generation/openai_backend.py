@@ -7,6 +7,8 @@ locally: it decides the FIM template and the context budget.
 
 from __future__ import annotations
 
+import threading
+
 from engine.generation.base import Generator, Sample, SamplingOptions, split_stops
 from engine.http_client import JsonHttpClient
 from engine.reward.model_source import load_tokenizer
@@ -39,7 +41,9 @@ class OpenAICompletionsGenerator(Generator):
         self.tokenizer = load_tokenizer(tokenizer_model)
         self.served_model_name = served_model_name or self.http.only_served_model()
 
-    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+    def _generate(
+        self, prompt: str, options: SamplingOptions, cancel: threading.Event | None
+    ) -> list[Sample]:
         body: dict = {
             "model": self.served_model_name,
             "prompt": prompt,

@@ -8,10 +8,28 @@ sampling settings. A seed is applied inside a forked RNG, leaving the caller's r
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from engine.generation.base import Generator, Sample, SamplingOptions, cut_at_stop, split_stops
+from engine.generation.base import Cancelled, Generator, Sample, SamplingOptions, cut_at_stop, split_stops
 from engine.reward.model_source import check_causal_lm, default_dtype, load_tokenizer
+
+
+def _cancel_criteria(cancel: threading.Event | None) -> Any:
+    """A stopping criterion that ends generation at the next token once `cancel` is set."""
+    if cancel is None:
+        return None
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class OnCancel(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            return torch.full(
+                (input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device
+            )
+
+    return StoppingCriteriaList([OnCancel()])
 
 
 class TransformersGenerator(Generator):
@@ -40,7 +58,9 @@ class TransformersGenerator(Generator):
         )
         return cls(loaded.to(device), tokenizer)
 
-    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+    def _generate(
+        self, prompt: str, options: SamplingOptions, cancel: threading.Event | None
+    ) -> list[Sample]:
         import torch
 
         stop_ids, stop_texts = split_stops(self.tokenizer, options.stop)
@@ -64,7 +84,11 @@ class TransformersGenerator(Generator):
                 pad_token_id=self.pad_token_id,
                 return_dict_in_generate=True,
                 output_logits=True,
+                stopping_criteria=_cancel_criteria(cancel),
             )
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        with torch.inference_mode():
             new_tokens = output.sequences[:, prompt_length:]
             steps = torch.stack(output.logits, dim=1).float().log_softmax(-1)  # (n, steps, vocab)
             logprobs = steps.gather(-1, new_tokens[:, : steps.shape[1], None]).squeeze(-1)

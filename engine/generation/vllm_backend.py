@@ -7,6 +7,7 @@ it. vLLM cuts stop strings from the text itself and reports the raw log-probabil
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from engine.generation.base import Generator, Sample, SamplingOptions, split_stops
@@ -32,7 +33,9 @@ class VllmGenerator(Generator):
             model=model, dtype=dtype or default_dtype(device), max_model_len=max_model_len, **engine_args
         )
 
-    def _generate(self, prompt: str, options: SamplingOptions) -> list[Sample]:
+    def _generate(
+        self, prompt: str, options: SamplingOptions, cancel: threading.Event | None
+    ) -> list[Sample]:
         from vllm import SamplingParams
 
         stop_ids, stop_texts = split_stops(self.tokenizer, options.stop)

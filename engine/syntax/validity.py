@@ -9,7 +9,7 @@ counts as valid only when both parsers accept it.
 from __future__ import annotations
 
 import ast
-import functools
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,11 +31,17 @@ class SyntaxCheck:
     reason: str = ""
 
 
-@functools.cache
+_local = threading.local()
+
+
 def parser(language: str) -> Parser:
+    """This thread's parser for `language` (tree-sitter parsers must not be shared between threads)."""
     from tree_sitter import Parser
 
-    return Parser(grammar(language))
+    parsers = _local.__dict__.setdefault("parsers", {})
+    if language not in parsers:
+        parsers[language] = Parser(grammar(language))
+    return parsers[language]
 
 
 def first_error(node: Node) -> Node | None:

@@ -144,3 +144,34 @@ def test_multi_label_classifier_is_refused(tiny_reward, tmp_path):
 def test_unknown_backend_is_an_error(tiny_reward):
     with pytest.raises(ValueError, match="unknown scoring backend"):
         load_scorer(str(tiny_reward), "onnx")  # type: ignore[arg-type]
+
+
+def test_shared_prefix_is_encoded_once_with_the_same_scores(tiny_reward):
+    from engine.reward.transformers_backend import shared_prefix_length
+
+    shared = TransformersScorer.from_pretrained(str(tiny_reward), max_batch_tokens=64)
+    plain = TransformersScorer.from_pretrained(str(tiny_reward), share_prefix=False)
+    question = "Write a function that adds two numbers and explain nothing. " * 3
+    codes = ["def add(a, b):\n    return a + b", "def add(a, b):\n    return b + a  # 😀", "def add(a, b): pass", "x"]
+    inputs = shared.format([(question, code) for code in codes])
+    ids = [item.token_ids for item in inputs]
+    assert shared_prefix_length(ids) >= 16
+    calls = []
+    hook = shared.model.base_model.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append(tuple((args[0] if args else kwargs["input_ids"]).shape)),
+        with_kwargs=True,
+    )
+    got = shared.score_token_ids(ids)
+    hook.remove()
+    assert calls[0] == (1, shared_prefix_length(ids))  # the prefix, once
+    assert all(shape[1] < len(ids[0]) for shape in calls[1:])  # then only tails
+    assert got == pytest.approx(plain.score_token_ids(ids), abs=1e-5)
+
+
+def test_shared_prefix_length_leaves_every_sequence_a_token():
+    from engine.reward.transformers_backend import shared_prefix_length
+
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2
+    assert shared_prefix_length([[1, 2, 3], [1, 5, 3]]) == 1
+    assert shared_prefix_length([[7], [7, 8]]) == 0
+    assert shared_prefix_length([]) == 0

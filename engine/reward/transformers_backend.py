@@ -9,6 +9,9 @@ Throughput comes from three choices:
 * The sequence-classification head pools the last non-pad token. The formatter strips trailing pad ids,
   and the pad id is set on the config, so that token is the last real one whatever the tokenizer's own
   padding side, and also when pad == eos.
+* Candidates for one context share a long prefix (the question and the code before the cursor). When
+  every sequence of a call starts with the same 16+ tokens, that prefix is encoded once and each
+  sequence's own tail attends to its cached keys and values.
 """
 
 from __future__ import annotations
@@ -34,6 +37,21 @@ def length_sorted_batches(lengths: Sequence[int], max_batch_tokens: int) -> Iter
         batch.append(index)
     if batch:
         yield batch
+
+
+MIN_SHARED_PREFIX = 16
+
+
+def shared_prefix_length(token_ids: Sequence[list[int]]) -> int:
+    """Tokens every sequence starts with, leaving each at least one token of its own."""
+    if not token_ids:
+        return 0
+    limit = min(len(ids) for ids in token_ids) - 1
+    first = token_ids[0]
+    for position in range(max(limit, 0)):
+        if any(ids[position] != first[position] for ids in token_ids[1:]):
+            return position
+    return max(limit, 0)
 
 
 def pad_token_id_for(tokenizer: Any, config: Any) -> int:
@@ -67,9 +85,11 @@ class TransformersScorer(RewardScorer):
         max_tokens: int = DEFAULT_MAX_TOKENS,
         max_batch_tokens: int | None = None,
         compile: bool = False,
+        share_prefix: bool = True,
     ):
         import torch
 
+        self.share_prefix = share_prefix
         self.model = model.eval()
         self.device = str(next(model.parameters()).device)
         self.pad_token_id = pad_token_id_for(tokenizer, model.config)
@@ -106,6 +126,26 @@ class TransformersScorer(RewardScorer):
         return cls(loaded.to(device), tokenizer, **options)
 
     def score_token_ids(self, token_ids: Sequence[list[int]]) -> list[float]:
+        shared = shared_prefix_length(token_ids)
+        if self.share_prefix and self.causal and len(token_ids) > 1 and shared >= MIN_SHARED_PREFIX:
+            return self._score_with_shared_prefix(token_ids, shared)
+        return self._score_batches(token_ids)
+
+    def _score_with_shared_prefix(self, token_ids: Sequence[list[int]], shared: int) -> list[float]:
+        """Encode the common prefix once, then only each sequence's own tail against its cached keys."""
+        import copy
+
+        import torch
+
+        with torch.inference_mode():
+            prefix = torch.tensor([list(token_ids[0][:shared])], device=self.device)
+            prefix_cache = self.model.base_model(input_ids=prefix, use_cache=True).past_key_values
+        tails = [ids[shared:] for ids in token_ids]
+        return self._score_batches(tails, prefix_cache=prefix_cache, copy_cache=copy.deepcopy)
+
+    def _score_batches(
+        self, token_ids: Sequence[list[int]], prefix_cache: Any = None, copy_cache: Any = None
+    ) -> list[float]:
         import torch
 
         scores = [0.0] * len(token_ids)
@@ -120,7 +160,14 @@ class TransformersScorer(RewardScorer):
                 if not self.causal:
                     real = torch.tensor([lengths[index] for index in batch]).unsqueeze(1)
                     attention_mask = (torch.arange(width).unsqueeze(0) < real).long().to(self.device)
-                logits = self.model(input_ids=input_ids.to(self.device), attention_mask=attention_mask).logits
+                extra = {}
+                if prefix_cache is not None:
+                    cache = copy_cache(prefix_cache)
+                    cache.batch_repeat_interleave(len(batch))
+                    extra = {"past_key_values": cache, "use_cache": True}
+                logits = self.model(
+                    input_ids=input_ids.to(self.device), attention_mask=attention_mask, **extra
+                ).logits
                 for index, value in zip(batch, logits[:, 0].float().tolist(), strict=True):
                     scores[index] = value
         return scores

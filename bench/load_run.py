@@ -289,6 +289,7 @@ class Tally:
     disconnects: int = 0
     unexpected_closes: int = 0
     latencies: list[float] = field(default_factory=list)
+    latencies_by_kind: dict[str, list[float]] = field(default_factory=lambda: {"rank": [], "score": []})
     samples: dict[str, list] = field(default_factory=dict)
 
     def note(self, what: str, detail: Any, keep: int = 5) -> None:
@@ -332,7 +333,9 @@ class Connection:
                 self.slots.release()
                 if kind == "result":
                     tally.results += 1
-                    tally.latencies.append(time.perf_counter() - request.sent_at)
+                    latency = time.perf_counter() - request.sent_at
+                    tally.latencies.append(latency)
+                    tally.latencies_by_kind.setdefault(request.kind, []).append(latency)
                     if request.cancel_sent:
                         tally.cancel_requested_answered_result += 1
                 elif kind == "cancelled":
@@ -576,6 +579,14 @@ def report(args: argparse.Namespace, load: dict[str, Any], shutdown: dict[str, A
         "throughput_answers_per_s": load["answers"] / load["wall_s"] if load["wall_s"] else None,
         "client_latency_p50_s": percentile(tally.latencies, 0.5),
         "client_latency_p95_s": percentile(tally.latencies, 0.95),
+        "client_latency_by_kind": {
+            kind: {
+                "results": len(values),
+                "p50_s": percentile(values, 0.5),
+                "p95_s": percentile(values, 0.95),
+            }
+            for kind, values in tally.latencies_by_kind.items()
+        },
         "server": {
             "mean_batch_sequences": stats.get("mean_batch_sequences"),
             "mean_batch_requests": stats.get("mean_batch_requests"),

@@ -152,7 +152,12 @@ def test_shared_prefix_is_encoded_once_with_the_same_scores(tiny_reward):
     shared = TransformersScorer.from_pretrained(str(tiny_reward), max_batch_tokens=64)
     plain = TransformersScorer.from_pretrained(str(tiny_reward), share_prefix=False)
     question = "Write a function that adds two numbers and explain nothing. " * 3
-    codes = ["def add(a, b):\n    return a + b", "def add(a, b):\n    return b + a  # 😀", "def add(a, b): pass", "x"]
+    codes = [
+        "def add(a, b):\n    return a + b",
+        "def add(a, b):\n    return b + a  # 😀",
+        "def add(a, b): pass",
+        "x",
+    ]
     inputs = shared.format([(question, code) for code in codes])
     ids = [item.token_ids for item in inputs]
     assert shared_prefix_length(ids) >= 16

@@ -7,8 +7,8 @@ p50/p95 of the whole request and the mean split into generation, cleaning, valid
     python bench/bon_latency.py [--requests 20]
 
 GPU mode times the model work at production shapes with random bf16 weights: a Qwen3-0.6B-shaped policy
-sampling N=8 x 64 new tokens after a 1,500-token context (plain `generate`, then a static KV cache with
-`torch.compile`), and a Qwen3-1.7B-shaped reward model scoring the 8 candidates, with and without
+sampling N=8 x 64 new tokens after a 1,500-token context (plain `generate`, `generate` with a static KV
+cache and `torch.compile`, and codescaler's `GraphSampler`), and a Qwen3-1.7B-shaped reward model scoring the 8 candidates, with and without
 prefix sharing. Cleaning and validation are CPU work: the CPU mode measures them.
 
     python bench/bon_latency.py --device cuda [--json out.json]
@@ -189,7 +189,8 @@ def bench_cuda(args: argparse.Namespace) -> dict:
                 min_new_tokens=64, num_return_sequences=8, pad_token_id=0, **extra,
             )  # fmt: skip
 
-    for name, extra in (("eager", {}), ("static_cache_compiled", {"cache_implementation": "static"})):
+    variants = (("eager", {}), ("static_cache_compiled", {"cache_implementation": "static"}))
+    for name, extra in variants if args.hf_generate else ():
         try:
             warm_s, _ = timed(lambda e=extra: generate(**e), sync)
             runs = [timed(lambda e=extra: generate(**e), sync)[0] for _ in range(args.repeats)]
@@ -197,6 +198,21 @@ def bench_cuda(args: argparse.Namespace) -> dict:
             print(name, report[f"generation_{name}"], flush=True)
         except Exception as exc:  # report and go on: one failing variant must not hide the others
             report[f"generation_{name}"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+    from engine.generation.graph_sampler import GraphSampler
+
+    try:
+        sampler = GraphSampler(policy, max_cache_len=args.context + 128)
+        ids = context[0].tolist()
+        warm_s, _ = timed(lambda: sampler.sample(ids, 8, 64, 0.8, 0.95, seed=0), sync)
+        runs = [
+            timed(lambda i=i: sampler.sample(ids, 8, 64, 0.8, 0.95, seed=i), sync)[0]
+            for i in range(args.repeats)
+        ]
+        report["generation_graph_sampler"] = {**summary(runs), "first_call_s": warm_s}
+        print("graph_sampler", report["generation_graph_sampler"], flush=True)
+    except Exception as exc:
+        report["generation_graph_sampler"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
     candidates = [
         context[0].tolist() + [rng.randrange(1, 150000) for _ in range(rng.randint(40, 120))]
@@ -222,6 +238,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="CPU mode: timed requests per path")
     parser.add_argument("--context", type=int, default=1500, help="GPU mode: context tokens")
     parser.add_argument("--repeats", type=int, default=5, help="GPU mode: timed repeats per variant")
+    parser.add_argument(
+        "--no-hf-generate", dest="hf_generate", action="store_false", help="GPU mode: skip generate()"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     result = bench_cuda(args) if args.device == "cuda" else bench_cpu(args)

@@ -108,3 +108,40 @@ def test_openai_errors_are_clear(tiny_models, vllm_policy_server):
     )
     with pytest.raises(CodescalerError, match=r"answered 404: .*nope"):
         generator.generate(PROMPT, SamplingOptions(n=1, max_new_tokens=2))
+
+
+def test_graph_sampler_matches_generate_and_is_seeded(tiny_models, hf):
+    import torch
+
+    from engine.generation.graph_sampler import GraphSampler
+
+    sampler = GraphSampler(hf.model, max_cache_len=256, compile=False)
+    ids = hf.tokenizer(PROMPT)["input_ids"]
+    near_greedy, _ = sampler.sample(ids, 3, 10, temperature=1e-4, top_p=1.0, seed=0)
+    with torch.inference_mode():
+        greedy = hf.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=10, min_new_tokens=10,
+                                   pad_token_id=0)  # fmt: skip
+    assert near_greedy.tolist() == [greedy[0, len(ids) :].tolist()] * 3
+    first, logprobs = sampler.sample(ids, 3, 10, temperature=0.9, top_p=0.9, seed=4)
+    again, _ = sampler.sample(ids, 3, 10, temperature=0.9, top_p=0.9, seed=4)
+    assert first.tolist() == again.tolist() and len({tuple(row) for row in first.tolist()}) > 1
+    with torch.inference_mode():  # the reported log-probabilities are the model's own, unwarped
+        full = hf.model(torch.tensor([ids + first[0].tolist()])).logits[0, len(ids) - 1 : -1].log_softmax(-1)
+    assert torch.allclose(full.gather(-1, first[0][:, None]).squeeze(-1), logprobs[0], atol=1e-4)
+    with pytest.raises(ValueError, match="draws 3 samples"):
+        sampler.sample(ids, 2, 4)
+
+
+def test_generator_with_graph_decode_cuts_and_cancels(tiny_models):
+    import threading
+
+    from engine.generation.base import Cancelled
+
+    generator = TransformersGenerator.from_pretrained(str(tiny_models["policy"]))
+    graph = TransformersGenerator(generator.model, generator.tokenizer, graph_decode=True, max_cache_len=256)
+    samples = graph.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=12, seed=2))
+    assert len(samples) == 4 and all(0 < len(s.logprobs) <= 12 for s in samples)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        graph.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=12), cancel)

@@ -16,6 +16,9 @@ POLICY_URL = typer.Option(None, help="OpenAI-compatible server for the openai po
 REWARD_BACKEND = typer.Option("transformers", help="transformers | vllm | http")
 REWARD_URL = typer.Option(None, help="vLLM pooling server for the http reward backend.")
 API_KEY = typer.Option(None, envvar="CODESCALER_API_KEY", help="Bearer token for model servers.")
+GRAPH_DECODE = typer.Option(
+    False, help="transformers policy on CUDA: sample with CUDA graphs (about a minute to compile first)."
+)
 FIM_TEMPLATE = typer.Option("auto", help="auto | qwen | starcoder | deepseek | codellama")
 
 
@@ -28,6 +31,7 @@ def load_models(
     reward_backend: str,
     reward_url: str | None,
     api_key: str | None,
+    graph_decode: bool = False,
 ) -> tuple[Any, Any]:
     """The generator and scorer, closed when `stack` closes."""
     from engine.generation.base import load_generator
@@ -35,6 +39,8 @@ def load_models(
 
     if not policy or not reward_model:
         raise CodescalerError("give the models with --policy and --reward-model (or use --engine)")
-    generator = stack.enter_context(load_generator(policy, policy_backend, url=policy_url, api_key=api_key))
+    generator = stack.enter_context(
+        load_generator(policy, policy_backend, url=policy_url, api_key=api_key, graph_decode=graph_decode)
+    )
     scorer = stack.enter_context(load_scorer(reward_model, reward_backend, url=reward_url, api_key=api_key))  # type: ignore[arg-type]
     return generator, scorer

@@ -13,6 +13,7 @@ import typer
 from engine.cli.model_options import (
     API_KEY,
     FIM_TEMPLATE,
+    GRAPH_DECODE,
     POLICY,
     POLICY_BACKEND,
     POLICY_URL,
@@ -48,6 +49,7 @@ def serve(
     reward_url: str | None = REWARD_URL,
     api_key: str | None = API_KEY,
     fim_template: str = FIM_TEMPLATE,
+    graph_decode: bool = GRAPH_DECODE,
     host: str = typer.Option("127.0.0.1", help="Address to bind; anything but loopback needs a token."),
     port: int = typer.Option(8765, help="Port to listen on."),
     token_file: Path | None = typer.Option(
@@ -71,7 +73,15 @@ def serve(
     require_token_off_loopback(host, token)  # before the slow model loading
     with ExitStack() as stack:
         generator, scorer = load_models(
-            stack, policy, reward_model, policy_backend, policy_url, reward_backend, reward_url, api_key
+            stack,
+            policy,
+            reward_model,
+            policy_backend,
+            policy_url,
+            reward_backend,
+            reward_url,
+            api_key,
+            graph_decode,
         )
         service = EngineService(
             generator,

@@ -116,14 +116,20 @@ def load_generator(
     api_key: str | None = None,
     dtype: str | None = None,
     device: str | None = None,
+    graph_decode: bool = False,
 ) -> Generator:
-    """A generator for `model` (local folder or hub id; for `openai`, the tokenizer of the served model)."""
+    """A generator for `model` (local folder or hub id; for `openai`, the tokenizer of the served model).
+
+    `graph_decode` (transformers backend) samples with the CUDA-graph sampler: faster on a GPU after a
+    compile of about a minute at the first request."""
     from engine.errors import CodescalerError
 
     if backend == "transformers":
         from engine.generation.transformers_backend import TransformersGenerator
 
-        return TransformersGenerator.from_pretrained(model, dtype=dtype, device=device)
+        return TransformersGenerator.from_pretrained(
+            model, dtype=dtype, device=device, graph_decode=graph_decode
+        )
     if backend == "vllm":
         from engine.generation.vllm_backend import VllmGenerator
 

@@ -35,8 +35,16 @@ def _cancel_criteria(cancel: threading.Event | None) -> Any:
 class TransformersGenerator(Generator):
     """An `AutoModelForCausalLM` in this process (CUDA when available)."""
 
-    def __init__(self, model: Any, tokenizer: Any):
+    def __init__(self, model: Any, tokenizer: Any, graph_decode: bool = False, max_cache_len: int = 4096):
+        """`graph_decode` samples with `GraphSampler` (static KV cache, one compiled call per step; for
+        CUDA, where per-step overhead dominates short completions) instead of `generate()`."""
         self.model = model.eval()
+        self.sampler = None
+        if graph_decode:
+            from engine.generation.graph_sampler import GraphSampler
+
+            on_cuda = str(next(model.parameters()).device).startswith("cuda")
+            self.sampler = GraphSampler(model, max_cache_len=max_cache_len, compile=on_cuda)
         self.tokenizer = tokenizer
         self.device = str(next(model.parameters()).device)
         self.pad_token_id = (
@@ -45,7 +53,7 @@ class TransformersGenerator(Generator):
 
     @classmethod
     def from_pretrained(
-        cls, model: str, *, dtype: str | None = None, device: str | None = None
+        cls, model: str, *, dtype: str | None = None, device: str | None = None, graph_decode: bool = False
     ) -> TransformersGenerator:
         import torch
         from transformers import AutoModelForCausalLM
@@ -56,7 +64,7 @@ class TransformersGenerator(Generator):
         loaded = AutoModelForCausalLM.from_pretrained(
             model, dtype=getattr(torch, dtype or default_dtype(device))
         )
-        return cls(loaded.to(device), tokenizer)
+        return cls(loaded.to(device), tokenizer, graph_decode=graph_decode)
 
     def _generate(
         self, prompt: str, options: SamplingOptions, cancel: threading.Event | None
@@ -64,6 +72,24 @@ class TransformersGenerator(Generator):
         import torch
 
         stop_ids, stop_texts = split_stops(self.tokenizer, options.stop)
+        ends = {self.tokenizer.eos_token_id, *stop_ids}
+        if self.sampler is not None and options.temperature > 0:
+            prompt_ids = self.tokenizer(prompt)["input_ids"]
+            tokens, logprobs = self.sampler.sample(
+                prompt_ids,
+                options.n,
+                options.max_new_tokens,
+                options.temperature,
+                options.top_p,
+                options.seed,
+                cancel,
+            )
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            return [
+                self._sample(tokens[i].tolist(), logprobs[i].tolist(), ends, stop_texts)
+                for i in range(options.n)
+            ]
         inputs = self.tokenizer(prompt, return_tensors="pt").to(self.device)
         prompt_length = inputs["input_ids"].shape[1]
         sampling = {"do_sample": False}
@@ -92,7 +118,6 @@ class TransformersGenerator(Generator):
             new_tokens = output.sequences[:, prompt_length:]
             steps = torch.stack(output.logits, dim=1).float().log_softmax(-1)  # (n, steps, vocab)
             logprobs = steps.gather(-1, new_tokens[:, : steps.shape[1], None]).squeeze(-1)
-        ends = {self.tokenizer.eos_token_id, *stop_ids}
         return [
             self._sample(new_tokens[i].tolist(), logprobs[i].tolist(), ends, stop_texts)
             for i in range(options.n)

@@ -96,6 +96,8 @@ class EngineServer:
         await _send(websocket, reply)
 
     async def _connection(self, websocket: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
         pending: dict[Any, threading.Event] = {}
         try:
             async for frame in websocket:
@@ -121,6 +123,8 @@ class EngineServer:
                 task = asyncio.create_task(self._answer(websocket, message, pending[request_id], pending))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
+        except ConnectionClosed:  # an editor crashed or the network dropped: not an engine error
+            log.info("a client disconnected abruptly with %d requests in flight", len(pending))
         finally:  # the client went away: stop its work
             for cancel in pending.values():
                 cancel.set()

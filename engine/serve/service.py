@@ -65,7 +65,10 @@ class EngineService:
         self.fim_template = fim_template
         self.limits = limits or Limits()
         self.batcher = ScoreBatcher(scorer, max_batch_tokens, max_wait_s)
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codescaler-request")
+        # Score requests get their own threads: in the rank pool they would queue behind ranks that wait
+        # for the (serial) policy, and never meet in a reward batch.
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codescaler-rank")
+        self.score_executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codescaler-score")
         self.latencies: deque[float] = deque(maxlen=2000)
         self.counts = {"received": 0, "completed": 0, "cancelled": 0, "failed": 0}
         self.in_flight = 0
@@ -120,7 +123,8 @@ class EngineService:
         self.in_flight += 1
         start = time.perf_counter()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, work, message, cancel)
+            executor = self.score_executor if work == self._score else self.executor
+            return await asyncio.get_running_loop().run_in_executor(executor, work, message, cancel)
         finally:
             self.in_flight -= 1
             self.latencies.append(time.perf_counter() - start)
@@ -138,4 +142,5 @@ class EngineService:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+        self.score_executor.shutdown(wait=True, cancel_futures=True)
         self.batcher.close()

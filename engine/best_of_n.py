@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from engine.candidates import score_gated
 from engine.cleaning.pipeline import clean
 from engine.document import Completion, DocumentContext
 from engine.editor_reward_input import editor_reward_pair
@@ -24,7 +25,7 @@ from engine.prompts.builder import fim_prompt, problem_prompt
 from engine.prompts.fim import fim_template
 from engine.ranking import RankedItem, rank_items
 from engine.reward.scorer import Pair, RewardScorer
-from engine.shaping import ShapingMode, needs_score, shaped_reward
+from engine.shaping import ShapingMode
 from engine.syntax.extraction import extract_code
 from engine.syntax.insertion import ParsedDocument
 from engine.syntax.validity import SyntaxCheck, check_syntax
@@ -72,20 +73,19 @@ def _score_and_rank(
     timings: dict[str, float],
 ) -> list[RankedItem]:
     """texts: (text, replace_chars, mean logprob) per candidate, aligned with `checks` and `pairs`."""
-    to_score = [i for i, check in enumerate(checks) if needs_score(check.valid is not False, options.shaping)]
     with _timed(timings, "scoring"):
-        raw = dict(zip(to_score, scorer.score([pairs[i] for i in to_score]), strict=True))
+        shaped = score_gated(scorer, pairs, checks, options.shaping)
     items = [
         RankedItem(
             text=text,
             valid=check.valid,
             reason=check.reason,
-            score=raw.get(i),
-            reward=shaped_reward(raw.get(i), check.valid is not False, options.shaping),
+            score=one.score,
+            reward=one.reward,
             mean_logprob=mean_logprob,
             replace_chars=replace_chars,
         )
-        for i, ((text, replace_chars, mean_logprob), check) in enumerate(zip(texts, checks, strict=True))
+        for (text, replace_chars, mean_logprob), check, one in zip(texts, checks, shaped, strict=True)
     ]
     return rank_items(items, options.top_k, options.threshold)
 

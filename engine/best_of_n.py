@@ -142,7 +142,7 @@ class BestOfN:
         with _timed(timings, "validation"):
             document = ParsedDocument.parse(context)
             checks = [document.check(c) for c in cleaned.completions]
-            pairs = [editor_reward_pair(context, c) for c in cleaned.completions]
+            pairs = [editor_reward_pair(context, c, tree=document.insert(c)) for c in cleaned.completions]
         _check(cancel)
         texts = [(c.text, c.replace_chars, c.mean_logprob) for c in cleaned.completions]
         items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)

@@ -22,7 +22,7 @@ from engine.document import Completion, DocumentContext
 from engine.syntax.validity import parser
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
+    from tree_sitter import Node, Tree
 
 UNIT_TYPES = {
     "python": {"function_definition", "class_definition", "decorated_definition"},
@@ -67,9 +67,17 @@ def _fenced(language: str, code: str) -> str:
 
 
 def editor_reward_pair(
-    context: DocumentContext, completion: Completion, lines_before: int = 60, lines_after: int = 20
+    context: DocumentContext,
+    completion: Completion,
+    lines_before: int = 60,
+    lines_after: int = 20,
+    tree: Tree | None = None,
 ) -> tuple[str, str]:
-    """The (question, code) the reward model scores for `completion` at the cursor of `context`."""
+    """The (question, code) the reward model scores for `completion` at the cursor of `context`.
+
+    `tree` is the parse of the document with the completion inserted, when the caller has it
+    (`ParsedDocument.insert`); otherwise the document is parsed here.
+    """
     text = completion.applied_to(context)
     start, end = context.offset, context.offset + len(completion.text)
     language = context.language
@@ -77,9 +85,8 @@ def editor_reward_pair(
         data = text.encode("utf-8")
         start_byte = len(text[:start].encode("utf-8"))
         end_byte = start_byte + len(completion.text.encode("utf-8"))
-        byte_start, byte_end = _unit_span(
-            parser(language).parse(data).root_node, language, start_byte, end_byte
-        )
+        root = (tree or parser(language).parse(data)).root_node
+        byte_start, byte_end = _unit_span(root, language, start_byte, end_byte)
         unit_start = len(data[:byte_start].decode("utf-8", errors="ignore"))
         unit_end = len(data[:byte_end].decode("utf-8", errors="ignore"))
     else:  # no grammar: the insertion with the lines just above it

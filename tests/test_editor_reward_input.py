@@ -46,3 +46,15 @@ def test_unknown_language_falls_back_to_nearby_lines():
     question, code = editor_reward_pair(context, Completion("words"))
     assert code.endswith("last words") and code.startswith("line 30")
     assert "(language: text)" in question
+
+
+def test_the_incrementally_parsed_tree_gives_the_same_pair():
+    from engine.syntax.insertion import ParsedDocument
+
+    context = DocumentContext.at_marker(PYTHON, "█", path="geo.py")
+    document = ParsedDocument.parse(context)
+    for text in ["math.pi * r ** 2", "r * r  # 😀\n    x = 1", "("]:
+        completion = Completion(text)
+        tree = document.insert(completion)
+        assert tree is document.insert(completion)  # parsed once, reused by the check and the reward input
+        assert editor_reward_pair(context, completion, tree=tree) == editor_reward_pair(context, completion)

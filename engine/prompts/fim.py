@@ -8,6 +8,7 @@ warning (a top complaint of completion-tool users).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +70,12 @@ _SIGNATURES = {
 }
 
 
+@functools.lru_cache(maxsize=16)
 def detect_fim_template(tokenizer: Any) -> FimTemplate:
-    """The family whose FIM tokens the tokenizer has; an error naming the choices when it has none."""
+    """The family whose FIM tokens the tokenizer has; an error naming the choices when it has none.
+
+    Cached per tokenizer: building a 150k-entry vocabulary dict on every request would sit on the hot path.
+    """
     vocabulary = tokenizer.get_vocab()
     for name, tokens in _SIGNATURES.items():
         if all(token in vocabulary for token in tokens):

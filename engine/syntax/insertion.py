@@ -9,7 +9,7 @@ cursor line itself is usually broken (`def f(` ...), and a completion that repai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.document import Completion, DocumentContext
@@ -40,12 +40,17 @@ def _point(data: bytes, offset: int) -> tuple[int, int]:
 
 @dataclass
 class ParsedDocument:
-    """A document parsed once, against which many candidate insertions are checked."""
+    """A document parsed once, against which many candidate insertions are checked.
+
+    The tree of each edited document is kept, so the reward input (`editor_reward_pair`) reuses it
+    instead of parsing the whole document again.
+    """
 
     context: DocumentContext
     data: bytes
     tree: Tree | None
     cursor_byte: int
+    _edited: dict[tuple[str, int], Tree] = field(default_factory=dict, repr=False)
 
     @classmethod
     def parse(cls, context: DocumentContext) -> ParsedDocument:
@@ -54,30 +59,43 @@ class ParsedDocument:
         tree = parser(context.language).parse(data) if context.language else None
         return cls(context, data, tree, cursor_byte)
 
+    def _span(self, completion: Completion) -> tuple[bytes, int, int, int]:
+        """(edited document, edit start, end of the replaced bytes, end of the inserted bytes)."""
+        inserted = completion.text.encode("utf-8")
+        replaced = len(self.context.suffix[: completion.replace_chars].encode("utf-8"))
+        start, old_end = self.cursor_byte, self.cursor_byte + replaced
+        return self.data[:start] + inserted + self.data[old_end:], start, old_end, start + len(inserted)
+
+    def insert(self, completion: Completion) -> Tree | None:
+        """The tree of the document with `completion` inserted (incremental re-parse; None without a grammar)."""
+        if self.tree is None:
+            return None
+        key = (completion.text, completion.replace_chars)
+        if key not in self._edited:
+            new_data, start, old_end, new_end = self._span(completion)
+            edited = self.tree.copy()
+            edited.edit(
+                start_byte=start,
+                old_end_byte=old_end,
+                new_end_byte=new_end,
+                start_point=_point(self.data, start),
+                old_end_point=_point(self.data, old_end),
+                new_end_point=_point(new_data, new_end),
+            )
+            self._edited[key] = parser(self.context.language).parse(new_data, edited)
+        return self._edited[key]
+
     def check(self, completion: Completion) -> SyntaxCheck:
         """Whether inserting `completion` adds syntax errors to the lines it touches."""
         language = self.context.language
-        if self.tree is None:
+        new_tree = self.insert(completion)
+        if self.tree is None or new_tree is None:
             return SyntaxCheck(
                 None, None, f"unknown language ({language or 'none given'}): syntax not checked"
             )
         if not completion.text.strip():
             return SyntaxCheck(False, language, "empty completion")
-        inserted = completion.text.encode("utf-8")
-        replaced = len(self.context.suffix[: completion.replace_chars].encode("utf-8"))
-        start, old_end = self.cursor_byte, self.cursor_byte + replaced
-        new_data = self.data[:start] + inserted + self.data[old_end:]
-        new_end = start + len(inserted)
-        edited = self.tree.copy()
-        edited.edit(
-            start_byte=start,
-            old_end_byte=old_end,
-            new_end_byte=new_end,
-            start_point=_point(self.data, start),
-            old_end_point=_point(self.data, old_end),
-            new_end_point=_point(new_data, new_end),
-        )
-        new_tree = parser(language).parse(new_data, edited)
+        new_data, start, old_end, new_end = self._span(completion)
         before = count_errors(self.tree.root_node, *_line_span(self.data, start, old_end))
         after = count_errors(new_tree.root_node, *_line_span(new_data, start, new_end))
         if after > before:

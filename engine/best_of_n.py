@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 from engine.candidates import score_gated
 from engine.cleaning.pipeline import clean
@@ -28,6 +29,7 @@ from engine.reward.scorer import Pair, RewardScorer
 from engine.shaping import ShapingMode
 from engine.syntax.extraction import extract_code
 from engine.syntax.insertion import ParsedDocument
+from engine.syntax.line_mode import line_mode
 from engine.syntax.validity import SyntaxCheck, check_syntax
 
 
@@ -43,6 +45,7 @@ class RankOptions:
     top_k: int | None = None
     threshold: float | None = None
     shaping: ShapingMode = "softplus"
+    line_mode: Literal["auto", "single", "multi"] = "auto"
 
 
 @dataclass
@@ -53,6 +56,7 @@ class RankResult:
     timings: dict[str, float] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     generated: int = 0
+    line_mode: str | None = None
 
 
 @contextmanager
@@ -132,9 +136,11 @@ class BestOfN:
         timings: dict[str, float] = {}
         if self._fim is None:
             self._fim = fim_template(self.fim_template_name, self.generator.tokenizer)
+        mode = line_mode(context) if options.line_mode == "auto" else options.line_mode
         with _timed(timings, "generation"):
             prompt = fim_prompt(context, self._fim, self.generator.tokenizer)
-            samples = self._sample(prompt.text, prompt.stop, options, cancel)
+            stop = prompt.stop + ("\n",) if mode == "single" else prompt.stop
+            samples = self._sample(prompt.text, stop, options, cancel)
         _check(cancel)
         with _timed(timings, "cleaning"):
             raw = [Completion(s.text, 0, s.logprobs, s.finish_reason, i) for i, s in enumerate(samples)]
@@ -146,7 +152,7 @@ class BestOfN:
         _check(cancel)
         texts = [(c.text, c.replace_chars, c.mean_logprob) for c in cleaned.completions]
         items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)
-        return RankResult(items, timings, dict(cleaned.dropped), len(samples))
+        return RankResult(items, timings, dict(cleaned.dropped), len(samples), mode)
 
     def solve(
         self,

@@ -87,3 +87,19 @@ def test_problem_mode_extracts_with_the_reference_rule(policy, scorer):
     assert (best.text, best.valid) == ("def f():\n    return 1", True)
     assert best.score == pytest.approx(scorer.score([("Return one.", best.text)])[0], abs=1e-5)
     assert all(item.valid is False for item in result.items[1:])
+
+
+@pytest.mark.parametrize(
+    ("document", "requested", "used", "newline_stops"),
+    [
+        (DOCUMENT, "auto", "single", True),  # `return █`: one line
+        ("def add(a, b):\n    █\n", "auto", "multi", False),  # an empty body: a block
+        ("def add(a, b):\n    █\n", "single", "single", True),  # the request overrides the tree
+    ],
+)
+def test_line_mode_sets_the_newline_stop(policy, scorer, document, requested, used, newline_stops):
+    scripted = ScriptedPolicy(policy.tokenizer, ["a + b"])
+    context = DocumentContext.at_marker(document, "█", path="add.py")
+    result = BestOfN(scripted, scorer).complete(context, RankOptions(n=1, line_mode=requested))
+    assert result.line_mode == used
+    assert ("\n" in scripted.prompts[0][1].stop) is newline_stops

@@ -1,46 +1,36 @@
-"""The model options that `rank` and `serve` share: declared once, loaded once."""
+"""The model options that `rank`, `serve` and `lsp` share: declared once, resolved against the config file.
+
+Flags default to None so that "not given" can fall back to the config file's `[models]` section, then to
+the built-in defaults of `ModelSpec`.
+"""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from engine.errors import CodescalerError
+from engine.config_file import load_config
+from engine.model_spec import ModelSpec
 
+CONFIG = typer.Option(
+    None, "--config", help="Config file (default: $CODESCALER_CONFIG or ~/.config/codescaler/config.toml)."
+)
 POLICY = typer.Option(None, "--policy", help="Code model: local folder or hub id (tokenizer for openai).")
 REWARD_MODEL = typer.Option(None, "--reward-model", help="Reward model: local folder or hub id.")
-POLICY_BACKEND = typer.Option("transformers", help="transformers | vllm | openai")
+POLICY_BACKEND = typer.Option(None, help="transformers (default) | vllm | openai")
 POLICY_URL = typer.Option(None, help="OpenAI-compatible server for the openai policy backend.")
-REWARD_BACKEND = typer.Option("transformers", help="transformers | vllm | http")
+REWARD_BACKEND = typer.Option(None, help="transformers (default) | vllm | http")
 REWARD_URL = typer.Option(None, help="vLLM pooling server for the http reward backend.")
 API_KEY = typer.Option(None, envvar="CODESCALER_API_KEY", help="Bearer token for model servers.")
 GRAPH_DECODE = typer.Option(
-    False, help="transformers policy on CUDA: sample with CUDA graphs (about a minute to compile first)."
+    None, help="transformers policy on CUDA: sample with CUDA graphs (about a minute to compile first)."
 )
-FIM_TEMPLATE = typer.Option("auto", help="auto | qwen | starcoder | deepseek | codellama")
+FIM_TEMPLATE = typer.Option(None, help="auto (default) | qwen | starcoder | deepseek | codellama")
 
 
-def load_models(
-    stack: ExitStack,
-    policy: str | None,
-    reward_model: str | None,
-    policy_backend: str,
-    policy_url: str | None,
-    reward_backend: str,
-    reward_url: str | None,
-    api_key: str | None,
-    graph_decode: bool = False,
-) -> tuple[Any, Any]:
-    """The generator and scorer, closed when `stack` closes."""
-    from engine.generation.base import load_generator
-    from engine.reward.scorer import load_scorer
-
-    if not policy or not reward_model:
-        raise CodescalerError("give the models with --policy and --reward-model (or use --engine)")
-    generator = stack.enter_context(
-        load_generator(policy, policy_backend, url=policy_url, api_key=api_key, graph_decode=graph_decode)
-    )
-    scorer = stack.enter_context(load_scorer(reward_model, reward_backend, url=reward_url, api_key=api_key))  # type: ignore[arg-type]
-    return generator, scorer
+def resolve_models(config: Path | None, **flags: Any) -> tuple[ModelSpec, dict[str, dict[str, Any]]]:
+    """The model spec (flags over the config file over defaults) and the whole config file's settings."""
+    settings = load_config(config)
+    return ModelSpec.from_settings(settings.get("models", {}), **flags), settings

@@ -11,8 +11,10 @@ from typing import Any
 
 import typer
 
+from engine.cli.engine_options import ENGINE_TOKEN, ENGINE_URL, engine_endpoint
 from engine.cli.model_options import (
     API_KEY,
+    CONFIG,
     FIM_TEMPLATE,
     POLICY,
     POLICY_BACKEND,
@@ -20,9 +22,12 @@ from engine.cli.model_options import (
     REWARD_BACKEND,
     REWARD_MODEL,
     REWARD_URL,
-    load_models,
+    resolve_models,
 )
 from engine.errors import CodescalerError
+from engine.model_spec import ModelSpec
+
+RANK_DEFAULTS = {"n": 8, "max_new_tokens": 64, "temperature": 0.8}
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +39,13 @@ def _read_text(path: Path, what: str) -> str:
         raise CodescalerError(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
-def _rank_local(
-    models: tuple, fim_template: str, context: Any, problem: str, language: str | None, request: dict
-) -> dict:
+def _rank_local(spec: ModelSpec, context: Any, problem: str, language: str | None, request: dict) -> dict:
     from engine.best_of_n import BestOfN, RankOptions
 
-    log.info("loading policy %s and reward model %s", models[0], models[1])
+    log.info("loading policy %s and reward model %s", spec.policy, spec.reward_model)
     with ExitStack() as stack:
-        generator, scorer = load_models(stack, *models)
-        engine = BestOfN(generator, scorer, fim_template)
+        generator, scorer = spec.load(stack)
+        engine = BestOfN(generator, scorer, spec.fim_template)
         options = RankOptions(**request)
         if context is not None:
             result = engine.complete(context, options)
@@ -82,21 +85,20 @@ def rank(
     language: str | None = typer.Option(
         None, help="Language (default: from FILE's extension; python for problems)."
     ),
+    config: Path | None = CONFIG,
     policy: str | None = POLICY,
     reward_model: str | None = REWARD_MODEL,
-    policy_backend: str = POLICY_BACKEND,
+    policy_backend: str | None = POLICY_BACKEND,
     policy_url: str | None = POLICY_URL,
-    reward_backend: str = REWARD_BACKEND,
+    reward_backend: str | None = REWARD_BACKEND,
     reward_url: str | None = REWARD_URL,
     api_key: str | None = API_KEY,
-    fim_template: str = FIM_TEMPLATE,
-    engine_url: str | None = typer.Option(
-        None, "--engine", help="Use a running codescaler serve (ws://HOST:PORT)."
-    ),
-    token: str | None = typer.Option(None, envvar="CODESCALER_ENGINE_TOKEN", help="The engine's token."),
-    n: int = typer.Option(8, "-n", help="Candidates to sample."),
-    max_new_tokens: int = typer.Option(64, help="Longest candidate, in tokens."),
-    temperature: float = typer.Option(0.8, help="Sampling temperature (0 = greedy)."),
+    fim_template: str | None = FIM_TEMPLATE,
+    engine_url: str | None = ENGINE_URL,
+    token: str | None = ENGINE_TOKEN,
+    n: int | None = typer.Option(None, "-n", help="Candidates to sample (default 8)."),
+    max_new_tokens: int | None = typer.Option(None, help="Longest candidate, in tokens (default 64)."),
+    temperature: float | None = typer.Option(None, help="Sampling temperature, 0 = greedy (default 0.8)."),
     seed: int | None = typer.Option(None, help="Seed for reproducible sampling."),
     top_k: int | None = typer.Option(None, help="Show at most this many candidates."),
     threshold: float | None = typer.Option(None, help="Show nothing whose shaped reward is below this."),
@@ -118,15 +120,29 @@ def rank(
             raise CodescalerError("give the cursor with --line and --col, or with --marker")
     elif problem_file is not None:
         problem = _read_text(problem_file, "problem file")
-    if n < 1:
+    spec, settings = resolve_models(
+        config,
+        policy=policy,
+        reward_model=reward_model,
+        policy_backend=policy_backend,
+        policy_url=policy_url,
+        reward_backend=reward_backend,
+        reward_url=reward_url,
+        api_key=api_key,
+        fim_template=fim_template,
+    )
+    flags = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed,
+             "threshold": threshold}  # fmt: skip
+    completion = {**RANK_DEFAULTS, **settings.get("completion", {})}
+    request = {key: completion.get(key) if value is None else value for key, value in flags.items()}
+    request["top_k"] = top_k
+    if request["n"] < 1:
         raise CodescalerError("-n must be at least 1")
-    request: dict = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed,
-                     "top_k": top_k, "threshold": threshold}  # fmt: skip
+    engine_url, token = engine_endpoint(settings, engine_url, token)
     if engine_url:
         reply = _rank_remote(engine_url, token, context, problem or "", language, request)
     else:
-        models = (policy, reward_model, policy_backend, policy_url, reward_backend, reward_url, api_key)
-        reply = _rank_local(models, fim_template, context, problem or "", language, request)
+        reply = _rank_local(spec, context, problem or "", language, request)
     rows, generated, dropped = reply["items"], reply["generated"], reply["dropped"]
     if context is not None:
         start = context.position()

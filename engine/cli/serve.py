@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from contextlib import ExitStack
 from pathlib import Path
 
 import typer
 
+from engine.cli.engine_options import read_token
 from engine.cli.model_options import (
     API_KEY,
+    CONFIG,
     FIM_TEMPLATE,
     GRAPH_DECODE,
     POLICY,
@@ -20,36 +21,24 @@ from engine.cli.model_options import (
     REWARD_BACKEND,
     REWARD_MODEL,
     REWARD_URL,
-    load_models,
+    resolve_models,
 )
 from engine.errors import CodescalerError
 
 log = logging.getLogger(__name__)
 
 
-def read_token(token_file: Path | None) -> str | None:
-    """The engine token from a file (preferred: it stays out of `ps`) or CODESCALER_ENGINE_TOKEN."""
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CodescalerError(f"cannot read token file {token_file}: {exc.strerror or exc}") from exc
-        if not token:
-            raise CodescalerError(f"token file {token_file} is empty")
-        return token
-    return os.environ.get("CODESCALER_ENGINE_TOKEN") or None
-
-
 def serve(
+    config: Path | None = CONFIG,
     policy: str | None = POLICY,
     reward_model: str | None = REWARD_MODEL,
-    policy_backend: str = POLICY_BACKEND,
+    policy_backend: str | None = POLICY_BACKEND,
     policy_url: str | None = POLICY_URL,
-    reward_backend: str = REWARD_BACKEND,
+    reward_backend: str | None = REWARD_BACKEND,
     reward_url: str | None = REWARD_URL,
     api_key: str | None = API_KEY,
-    fim_template: str = FIM_TEMPLATE,
-    graph_decode: bool = GRAPH_DECODE,
+    fim_template: str | None = FIM_TEMPLATE,
+    graph_decode: bool | None = GRAPH_DECODE,
     host: str = typer.Option("127.0.0.1", help="Address to bind; anything but loopback needs a token."),
     port: int = typer.Option(8765, help="Port to listen on."),
     token_file: Path | None = typer.Option(
@@ -71,22 +60,24 @@ def serve(
 
     token = read_token(token_file)
     require_token_off_loopback(host, token)  # before the slow model loading
+    spec, _ = resolve_models(
+        config,
+        policy=policy,
+        reward_model=reward_model,
+        policy_backend=policy_backend,
+        policy_url=policy_url,
+        reward_backend=reward_backend,
+        reward_url=reward_url,
+        api_key=api_key,
+        fim_template=fim_template,
+        graph_decode=graph_decode,
+    )
     with ExitStack() as stack:
-        generator, scorer = load_models(
-            stack,
-            policy,
-            reward_model,
-            policy_backend,
-            policy_url,
-            reward_backend,
-            reward_url,
-            api_key,
-            graph_decode,
-        )
+        generator, scorer = spec.load(stack)
         service = EngineService(
             generator,
             scorer,
-            fim_template=fim_template,
+            fim_template=spec.fim_template,
             limits=Limits(max_n=max_n, max_new_tokens=max_new_tokens, max_payload_bytes=max_payload_bytes),
             workers=workers,
             max_batch_tokens=max_batch_tokens,

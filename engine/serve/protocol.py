@@ -84,7 +84,14 @@ def rank_options(message: dict, limits: Limits) -> RankOptions:
         seed=_field(message, "seed", int, request_id, None),
         top_k=_field(message, "top_k", int, request_id, None),
         threshold=_field(message, "threshold", (int, float), request_id, None),
+        line_mode=_line_mode(_field(message, "line_mode", str, request_id, "auto"), request_id),
     )
+
+
+def _line_mode(value: str, request_id: Any) -> Any:
+    if value not in ("auto", "single", "multi"):
+        raise ProtocolError(f"line_mode {value!r} is not one of auto, single, multi", request_id)
+    return value
 
 
 def document_context(message: dict) -> DocumentContext | None:

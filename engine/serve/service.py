@@ -87,6 +87,7 @@ class EngineService:
             "timings": result.timings,
             "dropped": result.dropped,
             "generated": result.generated,
+            "line_mode": result.line_mode,
         }
 
     def _score(self, message: dict, cancel: threading.Event) -> dict[str, Any]:

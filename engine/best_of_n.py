@@ -139,7 +139,7 @@ class BestOfN:
         mode = line_mode(context) if options.line_mode == "auto" else options.line_mode
         with _timed(timings, "generation"):
             prompt = fim_prompt(context, self._fim, self.generator.tokenizer)
-            stop = prompt.stop + ("\n",) if mode == "single" else prompt.stop
+            stop = (*prompt.stop, "\n") if mode == "single" else prompt.stop
             samples = self._sample(prompt.text, stop, options, cancel)
         _check(cancel)
         with _timed(timings, "cleaning"):

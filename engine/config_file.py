@@ -32,6 +32,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "engine": (str,),
         "token": (str,),
         "token_file": (str,),
+        "api_key": (str,),
     },
     "completion": {
         "enabled": (bool,),

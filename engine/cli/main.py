@@ -50,12 +50,19 @@ def _root(
 
 
 def _register() -> None:
+    """The engine's own commands, then those of installed packages that build on it (`codescaler lsp`
+    from lsp_server, training commands): they register through the `codescaler.commands` entry points,
+    because the engine must not import them."""
+    from importlib.metadata import entry_points
+
     from engine.cli import dev, rank, score, serve
 
     score.register(app)
     rank.register(app)
     serve.register(app)
     dev.register(app)
+    for plugin in sorted(entry_points(group="codescaler.commands"), key=lambda e: e.name):
+        plugin.load()(app)
 
 
 def main() -> None:

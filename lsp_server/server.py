@@ -1,0 +1,119 @@
+"""The LSP features: inline completion (LSP 3.18), completion, acceptance reports, configuration, stats.
+
+One `CodescalerServer` per editor connection (pygls keeps per-connection state in its server object);
+the engines behind them are shared through the `Runtime`. Every handler is `async`, so `$/cancelRequest`
+cancels it mid-flight and, through the engine, stops the model work it started.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+
+from engine import __version__
+from lsp_server.items import ACCEPT_COMMAND, Placement, completion_items, inline_items
+from lsp_server.protocol import CodescalerProtocol, RejectedMessage
+from lsp_server.session import Runtime, Session
+
+log = logging.getLogger(__name__)
+STATS_REQUEST = "codescaler/stats"
+DID_SHOW = "textDocument/didShowCompletion"
+DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
+
+
+class CodescalerServer(LanguageServer):
+    def __init__(self, runtime: Runtime):
+        super().__init__("codescaler", __version__, protocol_cls=CodescalerProtocol)
+        self.session = Session(self, runtime)
+        _register(self)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log instead of a popup: a malformed message is already answered with an error response."""
+        if isinstance(error, RejectedMessage | JsonRpcException) or isinstance(
+            getattr(error, "__cause__", None), RejectedMessage
+        ):
+            log.warning("%s", error)
+            return
+        log.error("internal error: %s", error)
+        super().report_server_error(error, source)
+
+
+def _placement(session: Session, request: Any, index: Any) -> Placement:
+    encoding = session.server.workspace.position_encoding or "utf-16"
+    if request.selected is not None:
+        start, typed = request.selected
+        return Placement(index, start, request.cursor, typed, encoding)
+    return Placement(index, request.cursor, request.cursor, "", encoding)
+
+
+def _register(server: CodescalerServer) -> None:
+    session = server.session
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: CodescalerServer, params: types.InitializeParams) -> None:
+        session.set_editor_settings(0, params.initialization_options, "initializationOptions")
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: CodescalerServer, params: types.InitializedParams) -> None:
+        session.connect_engine()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: CodescalerServer, params: types.DidChangeConfigurationParams):
+        settings = params.settings
+        workspace = ls.client_capabilities.workspace
+        if not settings and workspace is not None and workspace.configuration:
+            # Pull-model clients (VS Code's languageclient) send null and answer workspace/configuration.
+            replies = await ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="codescaler")])
+            )
+            settings = replies[0] if replies else None
+        session.set_editor_settings(1, settings, "workspace configuration")
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: CodescalerServer, params: types.InlineCompletionParams):
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        found = session.request_at(
+            params.text_document.uri, params.position, invoked, params.context.selected_completion_info
+        )
+        if found is None:
+            return types.InlineCompletionList(items=[])
+        request, index = found
+        items = await session.complete(request)
+        count = session.settings.completion["invoked_items"] if invoked else 1
+        request_id = session.next_id()
+        return types.InlineCompletionList(
+            items=inline_items(items[:count], _placement(session, request, index), request_id)
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "("]))
+    async def completion(ls: CodescalerServer, params: types.CompletionParams):
+        found = session.request_at(params.text_document.uri, params.position, invoked=False)
+        if found is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        request, index = found
+        items = await session.complete(request)
+        placement = _placement(session, request, index)
+        return types.CompletionList(
+            is_incomplete=True, items=completion_items(items, placement, session.next_id())
+        )
+
+    @server.command(ACCEPT_COMMAND)
+    def accepted(ls: CodescalerServer, *details: Any) -> None:
+        session.counts["accepted"] += 1
+        log.info("accepted %s", details)
+
+    @server.feature(DID_SHOW)
+    def did_show(ls: CodescalerServer, params: Any) -> None:
+        session.counts["shown"] += 1
+
+    @server.feature(DID_PARTIALLY_ACCEPT)
+    def did_partially_accept(ls: CodescalerServer, params: Any) -> None:
+        session.counts["partially_accepted"] += 1
+
+    @server.feature(STATS_REQUEST)
+    def stats(ls: CodescalerServer, params: Any) -> dict[str, Any]:
+        return session.stats()

@@ -1,0 +1,248 @@
+"""One editor connection: its settings, engine, cache and the path of a completion request.
+
+A request goes: document + position (in the negotiated encoding) -> code-point cursor -> checks (language
+enabled, document size, binary) -> cache (exact or typed-through) -> latest-wins scheduling with debounce
+-> engine rank -> valid items only, best first -> cache -> LSP items. Nothing in this path raises to the
+client for bad input: a position outside the document, an unknown language or a failing engine give an
+empty answer and a log message, so an editor never sees a crash or waits forever.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from engine.errors import CodescalerError
+from engine.syntax.languages import resolve_language
+from lsp_server.cache import CachedItem, CompletionCache
+from lsp_server.engines import Engine, EngineRegistry
+from lsp_server.positions import LineIndex, PositionError
+from lsp_server.scheduler import LatestWins, Superseded
+from lsp_server.settings import Settings, editor_layer
+from lsp_server.status import StatusReporter
+
+log = logging.getLogger(__name__)
+WINDOW_BEFORE_CHARS = 24_000
+WINDOW_AFTER_CHARS = 8_000
+
+
+@dataclass
+class Runtime:
+    """What all sessions of one server process share: the engines and the non-editor settings layers."""
+
+    registry: EngineRegistry
+    base_layers: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    """A completion request, in code points."""
+
+    uri: str
+    text: str
+    cursor: int
+    language_id: str
+    invoked: bool
+    selected: tuple[int, str] | None = None  # (start offset, text) of the suggestion selected in the UI
+
+
+def window(text: str, cursor: int) -> tuple[str, int]:
+    """The document cut at line boundaries around the cursor: prompts use far less, and parsing and
+    sending a 10 MB document on every keystroke would not do."""
+    start = max(0, cursor - WINDOW_BEFORE_CHARS)
+    if start > 0:
+        start = text.find("\n", start, cursor) + 1 or start
+    end = min(len(text), cursor + WINDOW_AFTER_CHARS)
+    if end < len(text):
+        cut = text.rfind("\n", cursor, end)
+        end = cut if cut >= 0 else end
+    return text[start:end], cursor - start
+
+
+class Session:
+    def __init__(self, server: Any, runtime: Runtime):
+        self.server = server
+        self.runtime = runtime
+        self.editor_layers: list[dict] = [{}, {}]  # initializationOptions, live configuration
+        self.settings = Settings.from_layers(*runtime.base_layers)
+        self.engine: Engine | None = None
+        self.status = StatusReporter(server, self.settings.server["slow_s"])
+        self.cache = CompletionCache()
+        self.scheduler = LatestWins()
+        self.ids = itertools.count(1)
+        self.counts = {"requests": 0, "answered": 0, "empty": 0, "superseded": 0, "failed": 0,
+                       "accepted": 0, "shown": 0, "partially_accepted": 0}  # fmt: skip
+        self.last: dict[str, Any] = {}
+
+    # settings ------------------------------------------------------------------------------------------
+
+    def set_editor_settings(self, which: int, options: Any, source: str) -> None:
+        """Apply a layer from the editor; a bad one is reported and ignored, never fatal."""
+        try:
+            layer = editor_layer(options, source)
+            settings = Settings.from_layers(*self.runtime.base_layers, *self._with(which, layer))
+        except CodescalerError as exc:
+            self.status.show(f"codescaler: ignoring settings: {exc}", types.MessageType.Error)
+            return
+        self.editor_layers[which] = layer
+        self.settings = settings
+        self.status.slow_s = settings.server["slow_s"]
+        if self.engine is not None:
+            self.connect_engine()
+
+    def _with(self, which: int, layer: dict) -> list[dict]:
+        layers = list(self.editor_layers)
+        layers[which] = layer
+        return layers
+
+    def connect_engine(self) -> None:
+        """Use the engine the settings name (switching when they changed)."""
+        settings = self.settings
+        engine = self.runtime.registry.acquire(settings.models, settings.engine_url, settings.engine_token)
+        if engine is self.engine:
+            self.runtime.registry.release(engine)
+            return
+        self.close_engine()
+        self.engine = engine
+        engine.subscribe(self.status.on_engine)
+
+    def close_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.unsubscribe(self.status.on_engine)
+            self.runtime.registry.release(self.engine)
+            self.engine = None
+
+    # requests ------------------------------------------------------------------------------------------
+
+    def request_at(
+        self,
+        uri: str,
+        position: types.Position,
+        invoked: bool,
+        selected: types.SelectedCompletionInfo | None = None,
+    ) -> tuple[Request, LineIndex] | None:
+        """The request in code points, or None (and a log line) when there is nothing to complete."""
+        from urllib.parse import unquote
+
+        document = self.server.workspace.text_documents.get(unquote(uri))
+        if document is None:  # never read files the editor did not open: a client only sees its own text
+            self.status.log(f"codescaler: {uri} is not open (send textDocument/didOpen first)")
+            return None
+        text = document.source
+        limit = self.settings.server["max_document_chars"]
+        if len(text) > limit:
+            self.status.log(f"codescaler: {uri} has {len(text)} characters, over server.max_document_chars")
+            return None
+        if "\x00" in text:
+            self.status.log(f"codescaler: {uri} looks binary; not completing it")
+            return None
+        language_id = document.language_id or ""
+        if not self.settings.enabled_for(language_id) or not self.settings.enabled_for(
+            resolve_language(language_id)
+        ):
+            return None
+        encoding = self.server.workspace.position_encoding or "utf-16"
+        index = LineIndex.of(text)
+        try:
+            cursor = index.offset(position.line, position.character, encoding)
+            chosen = None
+            if selected is not None:
+                start = index.offset(selected.range.start.line, selected.range.start.character, encoding)
+                end = index.offset(selected.range.end.line, selected.range.end.character, encoding)
+                if not start <= cursor <= end or "\n" in text[start:end]:
+                    raise PositionError("the selected completion's range does not hold the cursor")
+                text = text[:start] + selected.text + text[end:]
+                cursor, chosen = start + len(selected.text), (start, selected.text)
+                index = LineIndex.of(text)
+        except PositionError as exc:
+            self.status.log(f"codescaler: no completion at {position.line}:{position.character}: {exc}")
+            return None
+        return Request(uri, text, cursor, language_id, invoked, chosen), index
+
+    def _cache_extra(self, request: Request) -> tuple:
+        return (request.language_id, tuple(sorted(self.settings.rank_request().items(), key=str)))
+
+    async def complete(self, request: Request) -> list[CachedItem]:
+        """Ranked valid items for `request`, best first (all of them; the caller picks how many)."""
+        self.counts["requests"] += 1
+        started = time.perf_counter()
+        prefix, suffix = request.text[: request.cursor], request.text[request.cursor :]
+        extra = self._cache_extra(request)
+        items = self.cache.get(prefix, suffix, extra)
+        if items is not None:
+            self.last = {"total_s": time.perf_counter() - started, "engine_s": 0.0, "cache": "hit"}
+            return self._answered(items)
+        if self.engine is None:
+            self.connect_engine()
+        debounce = 0.0 if request.invoked else self.settings.completion["debounce_ms"] / 1000
+        engine_time: list[float] = []
+        try:
+            items = await self.scheduler.run(request.uri, debounce, lambda: self._rank(request, engine_time))
+        except Superseded:
+            self.counts["superseded"] += 1
+            return []
+        except CodescalerError as exc:
+            self.counts["failed"] += 1
+            self.status.request_failed(str(exc))
+            return []
+        self.cache.put(prefix, suffix, extra, items)
+        self.last = {
+            "total_s": time.perf_counter() - started - debounce,
+            "engine_s": engine_time[0] if engine_time else 0.0,
+            "cache": "miss",
+        }
+        return self._answered(items)
+
+    def _answered(self, items: list[CachedItem]) -> list[CachedItem]:
+        self.counts["answered" if items else "empty"] += 1
+        return items
+
+    async def _rank(self, request: Request, engine_time: list[float]) -> list[CachedItem]:
+        assert self.engine is not None
+        text, cursor = window(request.text, request.cursor)
+        path = to_fs_path(request.uri) or request.uri
+        message = {
+            "type": "rank",
+            "document": {"text": text, "offset": cursor, "language": resolve_language(request.language_id),
+                         "path": path},
+            **self.settings.rank_request(),
+        }  # fmt: skip
+        started = time.perf_counter()
+        reply = await self.engine.rank(message)
+        elapsed = time.perf_counter() - started
+        engine_time.append(elapsed)
+        self.status.request_done(elapsed)
+        return [
+            CachedItem(
+                row["text"], row["replace_chars"], row["reward"], row["score"], row["valid"], row["rank"]
+            )
+            for row in reply["items"]
+            if row["valid"] is not False and row["text"].strip()
+        ]
+
+    def next_id(self) -> str:
+        return f"c{next(self.ids)}"
+
+    def stats(self) -> dict[str, Any]:
+        engine = self.engine
+        return {
+            **self.counts,
+            "cache": self.cache.stats(),
+            "status": self.status.state,
+            "engine": None if engine is None else {"state": engine.state, "detail": engine.detail},
+            "position_encoding": str(self.server.workspace.position_encoding),
+            "settings": {
+                section: {key: "***" if key == "token" else value for key, value in values.items()}
+                for section, values in self.settings.layers.items()
+            },
+            "last": self.last,
+        }
+
+    async def close(self) -> None:
+        self.close_engine()

@@ -77,6 +77,9 @@ class Engine:
     async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def stats(self) -> dict[str, Any]:
+        return {"state": self.state}
+
     async def close(self) -> None:
         """Release the engine's resources."""
 
@@ -91,6 +94,7 @@ class LocalEngine(Engine):
         self.detail = f"loading {self.description}"
         self._stack = ExitStack()
         self._service: Any = None
+        self.counts = {"completed": 0, "cancelled": 0, "failed": 0}
         self._loading = asyncio.get_running_loop().run_in_executor(None, self._load)
         self._loading.add_done_callback(self._loaded)
 
@@ -118,13 +122,29 @@ class LocalEngine(Engine):
 
         await self.wait_ready()
         cancel = threading.Event()
+        # Shielded: a cancelled caller returns at once, while the work runs on until it sees `cancel`
+        # (the policy checks it at every token), so the counts and `in_flight` say when it really stopped.
+        work = asyncio.ensure_future(self._service.handle(message, cancel))
+        work.add_done_callback(self._count)
         try:
-            return await self._service.handle(message, cancel)
+            return await asyncio.shield(work)
         except asyncio.CancelledError:
             cancel.set()
             raise
         except Cancelled as exc:
             raise asyncio.CancelledError() from exc
+
+    def _count(self, work: asyncio.Future) -> None:
+        from engine.generation.base import Cancelled
+
+        exc = None if work.cancelled() else work.exception()
+        outcome = "completed" if exc is None else "cancelled" if isinstance(exc, Cancelled) else "failed"
+        self.counts[outcome] += 1
+
+    def stats(self) -> dict[str, Any]:
+        if self._service is None:
+            return super().stats()
+        return {"state": self.state, **self._service.stats(), **self.counts}
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -222,6 +242,9 @@ class RemoteEngine(Engine):
         if reply["type"] == "error":
             raise CodescalerError(f"engine: {reply['error']}")
         return reply
+
+    def stats(self) -> dict[str, Any]:
+        return {"state": self.state, "url": self.url, "pending": len(self._pending)}
 
     async def close(self) -> None:
         self._task.cancel()

@@ -19,18 +19,19 @@ ACCEPT_COMMAND = "codescaler.accepted"
 
 @dataclass(frozen=True)
 class Placement:
-    """Where items go: `start`..`cursor` is already-typed text the items must begin with (a selected
-    suggestion's text), and items replace from `start` to `cursor + replace_chars`."""
+    """Where items go, in the document as the editor has it: items replace `start`..`end` plus the
+    item's `replace_chars` after it, and begin with `typed` (a selected suggestion's text, which the
+    editor shows in place of `start`..`end`; empty without one, where start == end == the cursor)."""
 
     index: LineIndex
     start: int
-    cursor: int
+    end: int
     typed: str
     encoding: str
 
     def range(self, replace_chars: int) -> types.Range:
         start = self.index.position(self.start, self.encoding)
-        end = self.index.position(self.cursor + replace_chars, self.encoding)
+        end = self.index.position(self.end + replace_chars, self.encoding)
         return types.Range(types.Position(*start), types.Position(*end))
 
 

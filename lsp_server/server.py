@@ -45,8 +45,8 @@ class CodescalerServer(LanguageServer):
 def _placement(session: Session, request: Any, index: Any) -> Placement:
     encoding = session.server.workspace.position_encoding or "utf-16"
     if request.selected is not None:
-        start, typed = request.selected
-        return Placement(index, start, request.cursor, typed, encoding)
+        start, end, typed = request.selected
+        return Placement(index, start, end, typed, encoding)
     return Placement(index, request.cursor, request.cursor, "", encoding)
 
 

@@ -49,7 +49,8 @@ class Request:
     cursor: int
     language_id: str
     invoked: bool
-    selected: tuple[int, str] | None = None  # (start offset, text) of the suggestion selected in the UI
+    selected: tuple[int, int, str] | None = None  # (start, end, text) of the suggestion selected in the UI,
+    # with start and end in the document as the editor has it (`text` has the suggestion applied)
 
 
 def window(text: str, cursor: int) -> tuple[str, int]:
@@ -158,8 +159,7 @@ class Session:
                 if not start <= cursor <= end or "\n" in text[start:end]:
                     raise PositionError("the selected completion's range does not hold the cursor")
                 text = text[:start] + selected.text + text[end:]
-                cursor, chosen = start + len(selected.text), (start, selected.text)
-                index = LineIndex.of(text)
+                cursor, chosen = start + len(selected.text), (start, end, selected.text)
         except PositionError as exc:
             self.status.log(f"codescaler: no completion at {position.line}:{position.character}: {exc}")
             return None
@@ -236,6 +236,7 @@ class Session:
             "cache": self.cache.stats(),
             "status": self.status.state,
             "engine": None if engine is None else {"state": engine.state, "detail": engine.detail},
+            "engine_service": None if engine is None else engine.stats(),
             "position_encoding": str(self.server.workspace.position_encoding),
             "settings": {
                 section: {key: "***" if key == "token" else value for key, value in values.items()}

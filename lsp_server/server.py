@@ -15,6 +15,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from engine import __version__
+from engine.errors import first_line
 from lsp_server.items import ACCEPT_COMMAND, Placement, completion_items, inline_items
 from lsp_server.protocol import CodescalerProtocol, RejectedMessage
 from lsp_server.session import Runtime, Session
@@ -32,11 +33,15 @@ class CodescalerServer(LanguageServer):
         _register(self)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Log instead of a popup: a malformed message is already answered with an error response."""
-        if isinstance(error, RejectedMessage | JsonRpcException) or isinstance(
-            getattr(error, "__cause__", None), RejectedMessage
-        ):
+        """Malformed messages get a log line, not a popup: one with an id was answered already, and one
+        that could not be read at all (not JSON, not an object) gets a parse error with id null."""
+        if isinstance(error, RejectedMessage):
             log.warning("%s", error)
+            return
+        if source is JsonRpcException:  # pygls' reading loop could not handle the message at all
+            log.warning("unreadable message: %s", first_line(error))
+            parse_error = types.ResponseError(code=-32700, message=f"Parse error: {first_line(error)}")
+            self.protocol._send_data(types.ResponseErrorMessage(id=None, error=parse_error))
             return
         log.error("internal error: %s", error)
         super().report_server_error(error, source)

@@ -18,7 +18,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from engine.errors import CodescalerError
+from engine.errors import CodescalerError, first_line
 from engine.syntax.languages import resolve_language
 from lsp_server.cache import CachedItem, CompletionCache
 from lsp_server.engines import Engine, EngineRegistry
@@ -51,6 +51,14 @@ class Request:
     invoked: bool
     selected: tuple[int, int, str] | None = None  # (start, end, text) of the suggestion selected in the UI,
     # with start and end in the document as the editor has it (`text` has the suggestion applied)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def window(text: str, cursor: int) -> tuple[str, int]:
@@ -140,8 +148,10 @@ class Session:
         if len(text) > limit:
             self.status.log(f"codescaler: {uri} has {len(text)} characters, over server.max_document_chars")
             return None
-        if "\x00" in text:
-            self.status.log(f"codescaler: {uri} looks binary; not completing it")
+        if "\x00" in text or (not text.isascii() and _has_lone_surrogate(text)):
+            self.status.log(
+                f"codescaler: {uri} looks binary (NUL bytes or invalid Unicode); not completing it"
+            )
             return None
         language_id = document.language_id or ""
         if not self.settings.enabled_for(language_id) or not self.settings.enabled_for(
@@ -190,6 +200,11 @@ class Session:
         except CodescalerError as exc:
             self.counts["failed"] += 1
             self.status.request_failed(str(exc))
+            return []
+        except Exception as exc:  # a bug: logged with its traceback, but the editor gets an answer
+            log.exception("completion failed")
+            self.counts["failed"] += 1
+            self.status.request_failed(f"internal error: {type(exc).__name__}: {first_line(exc)}")
             return []
         self.cache.put(prefix, suffix, extra, items)
         self.last = {

@@ -48,7 +48,7 @@ async def _finish(server: CodescalerServer) -> None:
 async def serve_tcp(runtime: Runtime, host: str, port: int, ready: asyncio.Event | None = None) -> None:
     if not is_loopback(host):
         raise CodescalerError(
-            f"the language server has no authentication over TCP, so it only binds loopback, not {host}: "
+            f"the language server has no authentication over TCP, so it binds 127.0.0.1 only, not {host}: "
             "tunnel it (ssh -L) or use --ws with --ws-token-file"
         )
 

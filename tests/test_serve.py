@@ -26,8 +26,8 @@ DOCUMENT = {
 }
 
 
-def start_server(tiny_models, tmp_path, *extra):
-    port = free_port()
+def start_server(tiny_models, tmp_path, *extra, port=None):
+    port = port or free_port()
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
     log = open(tmp_path / f"serve-{port}.log", "w")  # noqa: SIM115 (closed by the fixture)

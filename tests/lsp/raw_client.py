@@ -26,6 +26,7 @@ class RawLspClient:
         self.inbox: queue.Queue = queue.Queue()
         self.notifications: list[dict] = []
         self.stderr: list[bytes] = []
+        self.configuration: dict[str, Any] = {}  # answers to workspace/configuration, by section
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
 
@@ -43,7 +44,11 @@ class RawLspClient:
                     break
             message = json.loads(stream.read(length))
             if "method" in message and "id" in message:  # a server->client request: answer it
-                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+                result = None
+                if message["method"] == "workspace/configuration":
+                    items = message["params"]["items"]
+                    result = [self.configuration.get(item.get("section")) for item in items]
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
                 self.notifications.append(message)
             elif "method" in message:
                 self.notifications.append(message)

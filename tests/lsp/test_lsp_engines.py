@@ -138,3 +138,14 @@ def test_a_slow_backend_is_reported(lsp, tiny_models):
     wait_for(lambda: any(s["state"] == "slow" for s in notes(client, "codescaler/status")))
     warnings = [m for m in notes(client, "window/showMessage") if m["type"] == 2]
     assert len(warnings) == 1 and "completion.n" in warnings[0]["message"]
+
+
+def test_utf32_positions_when_the_client_prefers_them(lsp, tiny_models):
+    client = lsp(options=editor_settings(tiny_models),
+                 capabilities={"general": {"positionEncodings": ["utf-32", "utf-16"]}})  # fmt: skip
+    line, column = COMMENT_CURSOR  # code points: utf-32 units
+    reply = client.request("textDocument/inlineCompletion", {
+        "textDocument": {"uri": URI}, "position": {"line": line, "character": column},
+        "context": {"triggerKind": 1}})  # fmt: skip
+    items = reply["result"]["items"]
+    assert items and all(item["range"]["start"] == {"line": line, "character": column} for item in items)

@@ -11,7 +11,7 @@ is checked (`tests`). Four test styles cover the datasets codescaler reads:
 * `stdio`   LiveCodeBench / TACO / PrimeIntellect standard input: the program's stdout for `input` must
             match `output` (whitespace-insensitive per line, floats within `atol`).
 
-The JSONL problem schema (docs/training.md) is this dataclass, one object per line.
+The JSONL problem schema (docs/data-formats.md) is this dataclass, one object per line.
 """
 
 from __future__ import annotations

@@ -113,3 +113,24 @@ def test_lora_adapters_are_merged_and_a_causal_lm_can_be_the_base(tiny_models, t
     with TransformersScorer.from_pretrained(str(tmp_path)) as scorer:
         assert len(scorer.score([("q", "x = 1")])) == 1
     assert summary["steps"] == 4
+
+
+def test_train_rm_command(codescaler_cli, tiny_reward, tmp_path):
+    import subprocess
+
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [{"question_content": r.question, "code_pos": r.chosen, "code_neg": r.rejected, "margin": 0.5}
+            for r in toy_pairs(16)]  # fmt: skip
+    pairs.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "rm"
+    command = [codescaler_cli, "train-rm", "--pairs", str(pairs), "--base", str(tiny_reward), "--out", str(out),
+               "--max-steps", "3", "--batch-size", "4", "--eval-fraction", "0.25"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == 3 and summary["train_pairs"] + summary["held_out_pairs"] == 16
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    rows[3].pop("code_neg")
+    pairs.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "code_neg" in result.stderr and ":4" in result.stderr

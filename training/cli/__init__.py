@@ -1,0 +1,1 @@
+"""Training commands, registered on `codescaler` through the `codescaler.commands` entry points."""

@@ -109,7 +109,7 @@ def _tokenize(rows: Sequence[PairRow], formatter: Any, margin: float | None) -> 
     return out, shortened
 
 
-def _save_atomically(model: Any, tokenizer: Any, out: Path) -> None:
+def save_atomically(model: Any, tokenizer: Any, out: Path) -> None:
     """Weights and tokenizer first, config.json last: a folder without config.json is refused by every
     backend, so a killed save never leaves something that loads as a broken model."""
     staging = out / ".saving"
@@ -210,7 +210,7 @@ def train_reward_model(
     trained = trainer.model
     if peft_config is not None:
         trained = trained.merge_and_unload()
-    _save_atomically(trained, tokenizer, out)
+    save_atomically(trained, tokenizer, out)
     summary = {
         "base": base,
         "pairs": len(rows),

@@ -72,3 +72,7 @@ def main() -> None:
     except CodescalerError as exc:
         typer.echo(f"codescaler: error: {exc}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":  # `python -m engine.cli.main` (e.g. under accelerate launch)
+    main()

@@ -73,3 +73,43 @@ def test_a_short_grpo_run_raises_the_mean_reward(scorer, tiny_models, tmp_path):
     assert sum(rewards[-4:]) / 4 > sum(rewards[:4]) / 4 + 0.5
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["architectures"] == ["Qwen3ForCausalLM"]
+
+
+def test_execution_reward_runs_the_tests_in_the_sandbox():
+    import asyncio as aio
+
+    from training.data.problems import load_problems
+    from training.execution_reward import ExecutionReward
+
+    problem = load_problems("humaneval", limit=1)
+    task_id, first = next(iter(problem.items()))
+    right = f"```python\n{first.question}{first.metadata['canonical_solution']}\n```"
+    wrong = f"```python\n{first.question}    return None\n```"
+    function = ExecutionReward(problem, workers=2).trl_reward_function()
+    got = aio.run(function([""] * 3, [right, wrong, "no code"], task_id=[task_id] * 3))
+    assert got == [1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("reward", ["rm", "execution"])
+def test_train_policy_command(codescaler_cli, tiny_models, tmp_path, reward):
+    import subprocess
+
+    command = [codescaler_cli, "train-policy", "--problems", "humaneval", "--limit", "2", "--policy",
+               str(tiny_models["policy"]), "--out", str(tmp_path / "policy"), "--reward", reward, "--max-steps",
+               "2", "--num-generations", "2", "--prompts-per-step", "1", "--max-completion-length", "8"]  # fmt: skip
+    if reward == "rm":
+        command += ["--reward-model", str(tiny_models["reward"])]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == 2 and len(summary["mean_reward_per_step"]) == 2
+    assert (tmp_path / "policy" / "config.json").is_file()
+
+
+def test_train_policy_needs_a_reward_source(codescaler_cli, tiny_models, tmp_path):
+    import subprocess
+
+    result = subprocess.run([codescaler_cli, "train-policy", "--problems", "humaneval", "--policy",
+                             str(tiny_models["policy"]), "--out", str(tmp_path)], capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 1 and "--reward-model or --engine" in result.stderr

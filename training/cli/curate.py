@@ -1,0 +1,75 @@
+"""`codescaler curate`: preference pairs from a policy's verified samples (resumable)."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import ExitStack
+from pathlib import Path
+
+import typer
+
+from engine.cli.model_options import API_KEY, POLICY_BACKEND, POLICY_URL
+from engine.errors import CodescalerError
+
+
+def _export_parquet(jsonl: Path, out: Path) -> None:
+    """The finished JSONL as parquet, written atomically."""
+    from datasets import Dataset, Features, Value
+
+    from training.data.pairs import PAIR_FIELDS, read_pairs
+
+    rows = [pair.to_row() for pair in read_pairs(jsonl)]
+    partial = out.with_name(out.name + ".partial")
+    if rows:
+        dataset = Dataset.from_list(rows)
+    else:  # an empty file still needs the three columns to be readable
+        dataset = Dataset.from_dict(
+            {name: [] for name in PAIR_FIELDS}, Features({n: Value("string") for n in PAIR_FIELDS})
+        )
+    dataset.to_parquet(str(partial))
+    os.replace(partial, out)
+
+
+def curate(
+    problems: str = typer.Option(..., help="humaneval | mbppplus | FILE.jsonl | hf:DATASET[:CONFIG[:SPLIT]]"),
+    policy: str = typer.Option(..., help="Policy: local folder or hub id (tokenizer for openai)."),
+    out: Path = typer.Option(..., help="Pairs file: .jsonl (appended, resumable) or .parquet (at the end)."),
+    n: int = typer.Option(8, "-n", help="Samples per problem."),
+    limit: int | None = typer.Option(None, help="Use only the first K problems."),
+    policy_backend: str | None = POLICY_BACKEND,
+    policy_url: str | None = POLICY_URL,
+    api_key: str | None = API_KEY,
+    max_new_tokens: int = typer.Option(1024, help="Longest sample, in tokens."),
+    temperature: float = typer.Option(0.8, help="Sampling temperature."),
+    top_p: float = typer.Option(0.95, help="Nucleus sampling."),
+    seed: int = typer.Option(0, help="Run seed (each problem's seed derives from it and its task_id)."),
+    max_pairs_per_problem: int = typer.Option(8, help="Cap on pairs per problem."),
+    workers: int | None = typer.Option(None, help="Sandboxes at once (default: one per CPU)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Sample, extract, verify in the sandbox, and pair passing with failing programs per problem."""
+    from engine.generation.base import load_generator
+    from training.curation import CurationOptions, summary_row
+    from training.curation import curate as run
+    from training.data.problems import load_problems
+
+    if n < 2:
+        raise CodescalerError("-n must be at least 2: a pair needs a passing and a failing sample")
+    parquet = out.suffix == ".parquet"
+    work = out.with_name(out.name + ".jsonl") if parquet else out
+    loaded = load_problems(problems, limit)
+    options = CurationOptions(n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
+                              max_pairs_per_problem=max_pairs_per_problem, workers=workers)  # fmt: skip
+    with ExitStack() as stack:
+        generator = stack.enter_context(
+            load_generator(policy, policy_backend or "transformers", url=policy_url, api_key=api_key)
+        )
+        summary = run(loaded, generator, work, options, policy_name=policy, progress=not quiet)
+    if parquet:
+        _export_parquet(work, out)
+    typer.echo(json.dumps(summary_row(summary)))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("curate")(curate)

@@ -1,0 +1,171 @@
+"""Preference pairs from verified samples (CodeScaler's data recipe): sample N programs per problem from
+a policy, extract code by the reference rule, run each against the problem's tests in the sandbox, and
+pair programs that pass every test with programs that fail any, for the same problem.
+
+Resumable by construction: pairs are appended one fsynced line at a time (`PairWriter`), a problem is
+marked done in `OUT.done` only after its pairs are written, and each problem's sampling seed is derived
+from the run's seed and its task_id. A killed run, started again, skips finished problems and re-samples
+the interrupted one identically, so its pairs already on disk are recognised and not written twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.generation.base import Generator, SamplingOptions
+from engine.prompts.builder import problem_prompt
+from engine.syntax.extraction import extract_code
+from training.data.pairs import Pair, PairWriter, normalise_code
+from training.problems import Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CurationOptions:
+    n: int = 8
+    max_new_tokens: int = 1024
+    temperature: float = 0.8
+    top_p: float = 0.95
+    seed: int = 0
+    max_pairs_per_problem: int = 8
+    language: str = "python"
+    workers: int | None = None
+
+
+@dataclass
+class CurationSummary:
+    problems: int = 0
+    skipped_done: int = 0
+    candidates: int = 0
+    extracted: int = 0
+    passed: int = 0
+    pairs_written: int = 0
+    pairs_already_there: int = 0
+    problems_with_pairs: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.candidates if self.candidates else None
+
+
+def problem_seed(seed: int, task_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{task_id}".encode()).digest()[:4], "big")
+
+
+def distinct(codes: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """First of each normalised program, in order."""
+    seen, out = set(), []
+    for code, extra in codes:
+        key = normalise_code(code)
+        if key not in seen:
+            seen.add(key)
+            out.append((code, extra))
+    return out
+
+
+def choose_pairs(passing: list, failing: list, cap: int, seed: int) -> list[tuple[Any, Any]]:
+    """Up to `cap` distinct (pass, fail) combinations, greedily using the least-used programs first (in a
+    seeded order), so a capped problem still spans the variety of its programs."""
+    rng = random.Random(seed)
+    passing, failing = rng.sample(passing, len(passing)), rng.sample(failing, len(failing))
+    left = [(i, j) for i in range(len(passing)) for j in range(len(failing))]
+    used_pos, used_neg = [0] * len(passing), [0] * len(failing)
+    chosen = []
+    while left and len(chosen) < cap:
+        i, j = min(left, key=lambda ij: (used_pos[ij[0]] + used_neg[ij[1]], ij))
+        left.remove((i, j))
+        used_pos[i] += 1
+        used_neg[j] += 1
+        chosen.append((passing[i], failing[j]))
+    return chosen
+
+
+def _done_ids(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {line for line in lines if line}  # a torn last line is a task_id that was not finished
+
+
+def curate(
+    problems: dict[str, Problem],
+    generator: Generator,
+    out: Path,
+    options: CurationOptions = CurationOptions(),
+    policy_name: str = "",
+    progress: bool = True,
+) -> CurationSummary:
+    """Append pairs for every problem not yet done to `out`; returns what happened."""
+    from training.verify import verify_many
+
+    summary = CurationSummary(problems=len(problems))
+    done_path = out.with_name(out.name + ".done")
+    done = _done_ids(done_path)
+    bar = _bar(len(problems), progress)
+    with PairWriter(out) as writer, open(done_path, "a", encoding="utf-8") as done_file:
+        if writer.dropped_partial:
+            log.warning("%s: dropped a torn last line left by a killed run", out)
+        for task_id, problem in problems.items():
+            if task_id in done:
+                summary.skipped_done += 1
+                bar and bar.update(1)
+                continue
+            seed = problem_seed(options.seed, task_id)
+            prompt = problem_prompt(problem.question, generator.tokenizer, options.language)
+            sampling = SamplingOptions(options.n, options.max_new_tokens, options.temperature, options.top_p,
+                                       prompt.stop, seed)  # fmt: skip
+            samples = generator.generate(prompt.text, sampling)
+            codes = [extract_code(sample.text).code for sample in samples]
+            summary.candidates += len(codes)
+            runnable = [code for code in codes if code.strip()]
+            summary.extracted += len(runnable)
+            verdicts = list(
+                verify_many([(problem, c) for c in runnable], workers=options.workers, progress=False)
+            )
+            for verdict in verdicts:
+                summary.statuses[verdict.status] = summary.statuses.get(verdict.status, 0) + 1
+            summary.passed += sum(v.passed for v in verdicts)
+            passing = distinct((c, v) for c, v in zip(runnable, verdicts, strict=True) if v.passed)
+            failing = distinct((c, v) for c, v in zip(runnable, verdicts, strict=True) if not v.passed)
+            chosen = choose_pairs(passing, failing, options.max_pairs_per_problem, seed)
+            provenance = {"task_id": task_id, "source": problem.source, "policy": policy_name, "seed": seed,
+                          "sampling": {"n": options.n, "temperature": options.temperature, "top_p": options.top_p,
+                                       "max_new_tokens": options.max_new_tokens}}  # fmt: skip
+            for (pos, pos_verdict), (neg, neg_verdict) in chosen:
+                pair = Pair(problem.question, pos, neg, {**provenance, "pos_status": pos_verdict.status,
+                            "neg_status": neg_verdict.status, "neg_detail": neg_verdict.detail})  # fmt: skip
+                if writer.write(pair):
+                    summary.pairs_written += 1
+                else:
+                    summary.pairs_already_there += 1
+            summary.problems_with_pairs += bool(chosen)
+            done_file.write(task_id + "\n")
+            done_file.flush()
+            os.fsync(done_file.fileno())
+            bar and bar.update(1)
+    if bar:
+        bar.close()
+    return summary
+
+
+def summary_row(summary: CurationSummary) -> dict[str, Any]:
+    return {**asdict(summary), "pass_rate": summary.pass_rate}
+
+
+def _bar(total: int, progress: bool) -> Any:
+    import sys
+
+    if not progress or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="problem", desc="curating", file=sys.stderr)

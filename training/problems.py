@@ -24,6 +24,7 @@ TestKind = Literal["check", "asserts", "call", "stdio"]
 
 @dataclass(frozen=True)
 class TestSpec:
+    __test__ = False  # not a pytest test class, despite the name
     kind: TestKind
     code: str = ""  # check: the test code defining check(candidate)
     setup: str = ""  # asserts: imports and helpers run before the asserts

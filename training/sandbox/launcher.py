@@ -28,7 +28,8 @@ from typing import Any
 SETUP_FAILED = 121  # not 120: Python exits with 120 when it cannot flush stdout at exit
 HARNESS_FDS = (3, 4)  # the job pipe and the report pipe, as the harness sees them
 
-_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x2, 0x4, 0x8
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+_MS_REMOUNT, _MS_BIND, _MS_REC = 0x20, 0x1000, 0x4000
 _AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
 _MOUNT_ATTR_RDONLY, _MOUNT_ATTR_NOSUID = 0x1, 0x2
 _SYS_MOUNT_SETATTR = 442  # the same number on every architecture (added after the syscall tables merged)
@@ -62,9 +63,11 @@ def _private_filesystem(config: dict[str, Any]) -> str:
     )
     _check(result, "mount_setattr / read-only")
     tmpfs = f"size={config['tmp_mb']}m,mode=1777"
-    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, tmpfs)
-    if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, tmpfs)
+    for private in ("/tmp", "/dev/shm"):
+        if os.path.isdir(private):
+            kept = _hold(config["keep"], private)
+            _mount("tmpfs", private, "tmpfs", _MS_NOSUID | _MS_NODEV, tmpfs)
+            _restore(kept)
     if config["pid_ns"]:
         try:
             _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
@@ -75,6 +78,29 @@ def _private_filesystem(config: dict[str, Any]) -> str:
     if config["uid"] is not None:
         os.chown(workdir, config["uid"], config["uid"])
     return workdir
+
+
+def _hold(paths: list[str], under: str) -> dict[str, int]:
+    """Handles on the paths under `under` that the harness needs (the code itself, the interpreter's
+    site-packages when a checkout or venv lives in /tmp), taken before a tmpfs covers them."""
+    return {
+        path: os.open(path, os.O_PATH)
+        for path in paths
+        if path.startswith(under + "/") and os.path.exists(path)
+    }
+
+
+def _restore(held: dict[str, int]) -> None:
+    """Bind the held paths back, read-only, at the same place inside the new tmpfs."""
+    for path, fd in held.items():
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(path, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "a").close()
+        _mount(f"/proc/self/fd/{fd}", path, "", _MS_BIND | _MS_REC)
+        _mount("", path, "", _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+        os.close(fd)
 
 
 def _drop_privileges(config: dict[str, Any]) -> None:

@@ -108,6 +108,8 @@ def run_job(
         "pid_ns": isolation.pid_ns,
         "reap_orphans": not isolation.pid_ns and uid is None,
         "tmp_mb": int(limits.file_mb),
+        # visible even when a checkout or venv lives under /tmp: the harness, the interpreter's prefix
+        "keep": [str(HARNESS), str(Path(isolation.python).parent.parent), *isolation.site_dirs],
         "rlimits": _rlimits(limits, wall_s),
         "env": _CANDIDATE_ENV,
         "deadline_s": wall_s + 2,

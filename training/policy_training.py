@@ -40,9 +40,15 @@ class PolicyTrainingOptions:
     beta: float = 0.0
     save_steps: int = 50
     seed: int = 0
-    use_vllm: bool = False
+    use_vllm: bool | None = None  # None: vLLM rollouts when a GPU and vLLM are there
     resume: bool = False
     language: str = "python"
+
+
+def _vllm_installed() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("vllm") is not None
 
 
 def prompt_rows(problems: dict[str, Problem], language: str) -> list[dict[str, Any]]:
@@ -82,6 +88,7 @@ def train_policy(
         tokenizer.pad_token = tokenizer.eos_token
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
+    use_vllm = options.use_vllm if options.use_vllm is not None else cuda and _vllm_installed()
     checkpoints = out / "checkpoints"
     batch = options.prompts_per_step * options.num_generations
     config = GRPOConfig(
@@ -109,7 +116,7 @@ def train_policy(
         bf16=bf16,
         gradient_checkpointing=cuda,
         use_cpu=not cuda,
-        use_vllm=options.use_vllm,
+        use_vllm=use_vllm,
         model_init_kwargs={"dtype": torch.bfloat16 if bf16 else torch.float32},
     )
     trainer = GRPOTrainer(
@@ -128,6 +135,7 @@ def train_policy(
         "base": base,
         "problems": len(problems),
         "steps": result.global_step,
+        "vllm_rollouts": use_vllm,
         "mean_reward_per_step": rewards,
         "options": asdict(options),
     }

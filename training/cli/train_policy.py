@@ -27,7 +27,9 @@ def train_policy(
     max_completion_length: int = typer.Option(1024, help="Longest response, in tokens."),
     temperature: float = typer.Option(0.6, help="Sampling temperature of the rollouts."),
     learning_rate: float = typer.Option(1e-6, help="Learning rate (after 10 warm-up steps, constant)."),
-    use_vllm: bool = typer.Option(False, help="Generate rollouts with vLLM (GPU)."),
+    use_vllm: bool | None = typer.Option(
+        None, help="Rollouts with vLLM (default: when a GPU and vLLM are there)."
+    ),
     save_steps: int = typer.Option(50, help="Checkpoint every this many steps."),
     seed: int = typer.Option(0, help="Seed."),
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in OUT/checkpoints."),

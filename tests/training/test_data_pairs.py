@@ -172,3 +172,15 @@ def test_normalise_code_falls_back_on_code_that_does_not_parse():
     assert normalise_code("def f(:\n    pass  \r\n\n") == "def f(:\n    pass"
     assert normalise_code("x = 1\x00") == "x = 1\x00"
     assert normalise_code("(" * 500 + ")" * 500) == "(" * 500 + ")" * 500  # too deep for the parser
+
+
+def test_empty_and_broken_parquet_files(tmp_path):
+    empty = tmp_path / "empty.parquet"
+    columns = {name: [] for name in ("question_content", "code_pos", "code_neg")}
+    features = datasets.Features({name: datasets.Value("string") for name in columns})
+    datasets.Dataset.from_dict(columns, features).to_parquet(str(empty))
+    assert read_pairs(empty) == []  # a curation run that found no pairs writes exactly this
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(CodescalerError, match=r"^cannot read parquet file .*broken\.parquet: "):
+        read_pairs(broken)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import CodescalerError
+from engine.errors import CodescalerError, first_line
 from engine.jsonl import read_jsonl, write_jsonl_atomic
 from training.data.hf import HFRef, load_dataset_rows, parse_hf_ref
 
@@ -72,11 +72,25 @@ def read_pairs(path: str | Path) -> list[Pair]:
         ref = parse_hf_ref(text)
     elif text.endswith(".jsonl"):
         return [pair_from_row(row, f"{text}:{line}") for line, row in read_jsonl(text)]
+    elif text.endswith(".parquet") and Path(text).is_file():
+        return [pair_from_row(row, f"{text} row {index}") for index, row in enumerate(_parquet_rows(text))]
     elif Path(text).exists():
         ref = HFRef(text)
     else:
         raise CodescalerError(f"no pairs file {text}: give a .jsonl, .parquet or .json file, or hf:DATASET")
     return [pair_from_row(row, f"{ref.dataset} row {index}") for index, row in load_dataset_rows(ref)]
+
+
+def _parquet_rows(path: str) -> list[dict[str, Any]]:
+    """A parquet file's rows, read with pyarrow: `datasets` refuses an empty file, which a curation run
+    that found no pairs legitimately writes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pylist()
+    except (OSError, pa.ArrowException) as exc:
+        raise CodescalerError(f"cannot read parquet file {path}: {first_line(exc)}") from exc
 
 
 def write_pairs(path: str | Path, pairs: Iterable[Pair]) -> None:

@@ -1,0 +1,79 @@
+"""`codescaler eval`: measure the product's claims on your models and data (docs/evaluation.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from engine.errors import CodescalerError
+
+eval_app = typer.Typer(help="Evaluate reward models and best-of-N selection.", no_args_is_help=True)
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    """JSONL, or anything `datasets` reads (parquet, JSON, a saved folder, hf:...)."""
+    from engine.jsonl import read_jsonl
+    from training.data.hf import HFRef, load_dataset_rows, parse_hf_ref
+
+    text = str(path)
+    if text.endswith(".jsonl"):
+        return [row for _, row in read_jsonl(text)]
+    if not text.startswith("hf:") and not path.exists():
+        raise CodescalerError(f"no data file {text}: give a .jsonl/.parquet/.json file or hf:DATASET")
+    ref = parse_hf_ref(text) if text.startswith("hf:") else HFRef(text)
+    return [row for _, row in load_dataset_rows(ref)]
+
+
+def _write_report(out: Path, report: dict[str, Any], markdown: str) -> None:
+    from engine.jsonl import write_text_atomic
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_text_atomic(out / "report.md", markdown)
+
+
+@eval_app.command("rm")
+def rm(
+    reward_model: str = typer.Option(..., help="Reward model: local folder or hub id."),
+    data: Path = typer.Option(..., help="Pairs (question_content, code_pos, code_neg) or RM-Bench rows."),
+    reward_backend: str = typer.Option("transformers", help="transformers | vllm"),
+    max_tokens: int = typer.Option(4096, help="Reward-input budget."),
+    limit: int | None = typer.Option(None, help="Use only the first K rows."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap interval."),
+    out: Path | None = typer.Option(None, help="Folder for report.json and report.md."),
+) -> None:
+    """Pairwise accuracy on preference pairs, or easy / normal / hard accuracy on RM-Bench code rows."""
+    from engine.reward.scorer import load_scorer
+    from training.data.pairs import read_pairs
+    from training.evaluation.rm_accuracy import pairwise_report, rm_bench_report
+
+    rows = _rows(data)
+    rm_bench = bool(rows) and isinstance(rows[0].get("chosen"), list)
+    if rm_bench:
+        rows = [row for row in rows if row.get("domain", "code") == "code"][:limit]
+    else:
+        pairs = [(p.question_content, p.code_pos, p.code_neg) for p in read_pairs(data)][:limit]
+    if not (rows if rm_bench else pairs):
+        raise CodescalerError(f"{data} holds no rows to evaluate")
+    with load_scorer(reward_model, reward_backend, max_tokens=max_tokens) as scorer:  # type: ignore[arg-type]
+        report = rm_bench_report(scorer, rows) if rm_bench else pairwise_report(scorer, pairs, seed)
+    report = {"reward_model": reward_model, "data": str(data), "format": "rm-bench" if rm_bench else "pairs",
+              **report}  # fmt: skip
+    if rm_bench:
+        line = f"RM-Bench code: easy {report['easy']:.3f}  normal {report['normal']:.3f}  hard {report['hard']:.3f}"
+        line += f"  ({report['rows']} rows)"
+    else:
+        low, high = report["interval"]
+        line = (
+            f"pairwise accuracy {report['accuracy']:.3f} [{low:.3f}, {high:.3f}] on {report['pairs']} pairs"
+        )
+    typer.echo(line)
+    if out is not None:
+        _write_report(out, report, f"# Reward model {reward_model} on {data}\n\n{line}\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")

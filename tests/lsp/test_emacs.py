@@ -9,65 +9,22 @@ and corfu take, and accepts the best candidate; a wrong range or encoding shows 
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.lsp.editor_probe import editor_env, probe_vars, run_probe
+
 PROBE = Path(__file__).parent / "clients" / "eglot_probe.el"
-TIMEOUT_S = 180
 HAS_EGLOT = """(progn (require 'package)
   (add-to-list 'package-directory-list "/usr/share/emacs/site-lisp/elpa")
   (package-initialize)
   (kill-emacs (if (require 'eglot nil t) 0 3)))"""
 
 pytestmark = pytest.mark.slow
-
-
-def _editor_env(home: Path) -> dict[str, str]:
-    """Keep Emacs's files (~/.emacs.d, caches) out of the user's home, and the user's codescaler config
-    file out of the server (it inherits this env); UTF-8 for stdout and files."""
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "TMPDIR": str(home / "tmp"),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-    }
-    env.pop("CODESCALER_CONFIG", None)
-    return env
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _stop_leftover_server(pidfile: Path, grace_s: float = 10) -> None:
-    """eglot kills its server on shutdown; this covers a probe that died or timed out first."""
-    pids = [int(word) for word in pidfile.read_text().split()] if pidfile.exists() else []
-    deadline = time.monotonic() + grace_s
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in pids:
-        try:
-            if _alive(pid) and b"codescaler" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 @pytest.fixture(scope="module")
@@ -82,51 +39,16 @@ def emacs_run(
     home, work = root / "home", root / "work"
     for folder in (home, work, home / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
-    env = _editor_env(home)
+    env = editor_env(home)
     check = subprocess.run(
         [emacs, "--batch", "-Q", "--eval", HAS_EGLOT], env=env, capture_output=True, timeout=60
     )
     if check.returncode != 0:
         pytest.skip(f"eglot is not installed for {emacs} (apt-get install elpa-eglot; see .ci/install)")
     pidfile = root / "server.pid"
-    env.update(
-        CODESCALER_PROBE_CMD=json.dumps([codescaler_cli, "lsp"]),
-        CODESCALER_PROBE_POLICY=str(tiny_models["policy"]),
-        CODESCALER_PROBE_REWARD=str(tiny_models["reward"]),
-        CODESCALER_PROBE_FILE=str(work / "demo.py"),
-        CODESCALER_PROBE_PIDFILE=str(pidfile),
-    )
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [emacs, "--batch", "-Q", "-l", str(PROBE)],
-        cwd=work,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    timed_out = False
-    try:
-        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-    finally:
-        _stop_leftover_server(pidfile)
-    report = (
-        f"emacs exited {process.returncode} after {time.monotonic() - started:.1f} s"
-        f"{' (timed out)' if timed_out else ''}\nstdout:\n{stdout.decode(errors='replace')[-6000:]}\n"
-        f"stderr:\n{stderr.decode(errors='replace')[-4000:]}"
-    )
-    assert not timed_out and process.returncode == 0, report
-    events = {}
-    for line in stdout.decode().splitlines():
-        if line.startswith("{"):
-            event = json.loads(line)
-            events[event["event"]] = event
-    assert {"client", "completion", "inline"} <= events.keys(), report
-    return {**events, "report": report}
+    env.update(probe_vars(codescaler_cli, tiny_models, work, pidfile))
+    # eglot kills its server on shutdown: whether it exited by itself is not eglot's to show
+    return run_probe("emacs", [emacs, "--batch", "-Q", "-l", str(PROBE)], work, env, pidfile)
 
 
 def _utf16_column(run: dict[str, Any]) -> int:

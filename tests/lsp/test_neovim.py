@@ -9,21 +9,19 @@ encoding and convert the cursor itself; these tests judge what came back.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.lsp.editor_probe import answer_items, editor_env, probe_vars, run_probe
+
 PROBE = Path(__file__).parent / "clients" / "nvim_probe.lua"
-TIMEOUT_S = 180
 MIN_VERSION = (0, 11)
 
 pytestmark = pytest.mark.slow
@@ -43,31 +41,6 @@ def _nvim(env: dict[str, str]) -> tuple[str | None, str]:
     return path, ""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _stop_leftover_server(pidfile: Path, grace_s: float = 10) -> bool:
-    """Kill the server if it outlived the editor; True when it had exited by itself."""
-    pids = [int(word) for word in pidfile.read_text().split()] if pidfile.exists() else []
-    deadline = time.monotonic() + grace_s
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = []
-    for pid in pids:
-        try:
-            if _alive(pid) and b"codescaler" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                left.append(pid)
-                os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return not left
-
-
 @pytest.fixture(scope="module")
 def nvim_run(
     tiny_models: dict[str, Path], codescaler_cli: str, tmp_path_factory: pytest.TempPathFactory
@@ -78,60 +51,19 @@ def nvim_run(
     for folder in (home, work, home / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
     pidfile = root / "server.pid"
-    env = {
-        **os.environ,
-        # Neovim writes its log, state and shada under these: keep them out of the user's home.
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "TMPDIR": str(home / "tmp"),
-        "CODESCALER_PROBE_CMD": json.dumps([codescaler_cli, "lsp"]),
-        "CODESCALER_PROBE_POLICY": str(tiny_models["policy"]),
-        "CODESCALER_PROBE_REWARD": str(tiny_models["reward"]),
-        "CODESCALER_PROBE_FILE": str(work / "demo.py"),
-        "CODESCALER_PROBE_PIDFILE": str(pidfile),
-    }
-    env.pop("CODESCALER_CONFIG", None)  # the server inherits this env: no user config file may leak in
+    env = {**editor_env(home), **probe_vars(codescaler_cli, tiny_models, work, pidfile)}
     nvim, why = _nvim(env)
     if nvim is None:
         pytest.skip(why)
-    command = [nvim, "--headless", "--clean", "-l", str(PROBE)]
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-    timed_out = False
-    try:
-        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-    finally:
-        server_exited = _stop_leftover_server(pidfile)
     log = home / ".local" / "state" / "nvim" / "lsp.log"
-    report = (
-        f"nvim exited {process.returncode} after {time.monotonic() - started:.1f} s"
-        f"{' (timed out)' if timed_out else ''}\nstdout:\n{stdout.decode(errors='replace')[-6000:]}\n"
-        f"stderr:\n{stderr.decode(errors='replace')[-3000:]}\n"
-        f"lsp.log:\n{log.read_text(errors='replace')[-6000:] if log.exists() else '(none)'}"
+    return run_probe(
+        "nvim",
+        [nvim, "--headless", "--clean", "-l", str(PROBE)],
+        work,
+        env,
+        pidfile,
+        lambda: f"lsp.log:\n{log.read_text(errors='replace')[-6000:] if log.exists() else '(none)'}",
     )
-    assert not timed_out and process.returncode == 0, report
-    events = {}
-    for line in stdout.decode().splitlines():
-        if line.startswith("{"):
-            event = json.loads(line)
-            events[event["event"]] = event
-    assert {"client", "completion", "inline"} <= events.keys(), report
-    return {**events, "server_exited": server_exited, "report": report}
-
-
-def _items(answer: dict[str, Any], report: str) -> list[dict[str, Any]]:
-    assert answer.get("error") is None, report
-    result = answer.get("result")
-    return result.get("items", []) if isinstance(result, dict) else list(result or [])
 
 
 def _byte_column(run: dict[str, Any]) -> int:
@@ -151,7 +83,7 @@ def test_neovim_negotiates_utf8_and_sends_byte_columns(nvim_run: dict[str, Any])
 
 def test_completion_items_are_codescaler_ranked_and_placed_at_the_cursor(nvim_run: dict[str, Any]) -> None:
     report = nvim_run["report"]
-    items = _items(nvim_run["completion"], report)
+    items = answer_items(nvim_run["completion"], report)
     assert items, f"no completion items at the end of a comment line\n{report}"
     sort_texts = [item["sortText"] for item in items]
     assert sort_texts == sorted(sort_texts) and len(set(sort_texts)) == len(items), report
@@ -169,7 +101,7 @@ def test_completion_items_are_codescaler_ranked_and_placed_at_the_cursor(nvim_ru
 
 def test_inline_items_start_at_the_cursor_byte_column(nvim_run: dict[str, Any]) -> None:
     report = nvim_run["report"]
-    items = _items(nvim_run["inline"], report)
+    items = answer_items(nvim_run["inline"], report)
     assert 1 <= len(items) <= 3, f"Invoked asks for 1..invoked_items (3) items, got {len(items)}\n{report}"
     column = _byte_column(nvim_run)
     for item in items:

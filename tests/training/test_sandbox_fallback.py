@@ -22,20 +22,11 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the fresh-uid fallback
 
 
 @pytest.fixture
-def bare(monkeypatch) -> tuple[Isolation, set[int]]:
-    """No namespaces, a fresh uid per run (root), the uids recorded; nothing of theirs may survive."""
+def bare(sandbox_uids) -> tuple[Isolation, set[int]]:
+    """No namespaces, a fresh uid per run (root), the uids recorded; nothing of theirs may survive
+    (`sandbox_uids` checks that afterwards)."""
     here = isolation.current()
-    uids: set[int] = set()
-    fresh = runner.fresh_uid
-
-    def recording() -> int:
-        uid = fresh()
-        uids.add(uid)
-        return uid
-
-    monkeypatch.setattr(runner, "fresh_uid", recording)
-    yield Isolation(new_uid=True, python=here.python, site_dirs=here.site_dirs), uids
-    assert_nothing_left(uids)
+    return Isolation(new_uid=True, python=here.python, site_dirs=here.site_dirs), sandbox_uids
 
 
 def call(code: str, bare_isolation: Isolation) -> runner.Run:

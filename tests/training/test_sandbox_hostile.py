@@ -59,22 +59,6 @@ def assert_nothing_left(uids: set[int], marker: str | None = None) -> None:
     assert not left, left
 
 
-@pytest.fixture
-def sandbox_uids(monkeypatch):
-    """The fresh uids sandboxes get during the test; afterwards none of them may have a process left."""
-    uids: set[int] = set()
-    fresh = runner.fresh_uid
-
-    def recording() -> int:
-        uid = fresh()
-        uids.add(uid)
-        return uid
-
-    monkeypatch.setattr(runner, "fresh_uid", recording)
-    yield uids
-    assert_nothing_left(uids)
-
-
 def test_isolation_is_what_the_kernel_allows():
     here = isolation.current()
     namespaces = subprocess.run(

@@ -65,14 +65,12 @@ def lsp(
         raise CodescalerError("choose one transport: --stdio, --tcp or --ws")
     models = {"policy": policy, "reward_model": reward_model, "policy_backend": policy_backend,
               "policy_url": policy_url, "reward_backend": reward_backend, "reward_url": reward_url,
-              "fim_template": fim_template, "engine": engine_url, "token": token}  # fmt: skip
+              "fim_template": fim_template, "engine": engine_url, "token": token, "api_key": api_key or None}  # fmt: skip
     completion = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature,
                   "threshold": threshold, "debounce_ms": debounce_ms, "invoked_items": invoked_items,
                   "line_mode": line_mode}  # fmt: skip
     flags = validate({"models": models, "completion": completion}, "command line")
     file_layer = load_config(config)
-    if api_key:
-        flags["models"]["api_key"] = api_key
     Settings.from_layers(file_layer, flags)  # bad values fail here, before any editor connects
     runtime = Runtime(EngineRegistry(), (file_layer, flags))
     if tcp:

@@ -19,7 +19,7 @@ from typing import Any
 from engine.errors import CodescalerError
 from engine.prompts.builder import PROBLEM_INSTRUCTION
 from training.problems import Problem
-from training.reward_training import save_atomically
+from training.reward_training import hardware_arguments, save_atomically
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,10 @@ def train_policy(
     tokenizer.padding_side = "left"  # GRPO generates from left-padded prompts
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    cuda = torch.cuda.is_available()
-    bf16 = cuda and torch.cuda.is_bf16_supported()
-    use_vllm = options.use_vllm if options.use_vllm is not None else cuda and _vllm_installed()
+    hardware = hardware_arguments()
+    use_vllm = (
+        options.use_vllm if options.use_vllm is not None else not hardware["use_cpu"] and _vllm_installed()
+    )
     checkpoints = out / "checkpoints"
     batch = options.prompts_per_step * options.num_generations
     config = GRPOConfig(
@@ -113,11 +114,9 @@ def train_policy(
         logging_steps=1,
         report_to=[],
         seed=options.seed,
-        bf16=bf16,
-        gradient_checkpointing=cuda,
-        use_cpu=not cuda,
+        **hardware,
         use_vllm=use_vllm,
-        model_init_kwargs={"dtype": torch.bfloat16 if bf16 else torch.float32},
+        model_init_kwargs={"dtype": torch.bfloat16 if hardware["bf16"] else torch.float32},
     )
     trainer = GRPOTrainer(
         model=base,

@@ -59,6 +59,19 @@ def _held_out(question: str, fraction: float, seed: int) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
+def hardware_arguments() -> dict[str, bool]:
+    """The TRL/Trainer settings that depend on the machine: bf16 and gradient checkpointing on GPUs that
+    support them, float32 on CPU (TRL turns both on by default, which a CPU run cannot use)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {
+        "bf16": cuda and torch.cuda.is_bf16_supported(),
+        "gradient_checkpointing": cuda,
+        "use_cpu": not cuda,
+    }
+
+
 def split_by_question(
     rows: Sequence[PairRow], fraction: float, seed: int
 ) -> tuple[list[PairRow], list[PairRow]]:
@@ -150,9 +163,8 @@ def train_reward_model(
     tokenizer = load_tokenizer(base)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    cuda = torch.cuda.is_available()
-    bf16 = cuda and torch.cuda.is_bf16_supported()
-    model = _load_model(base, tokenizer, torch.bfloat16 if bf16 else torch.float32)
+    hardware = hardware_arguments()
+    model = _load_model(base, tokenizer, torch.bfloat16 if hardware["bf16"] else torch.float32)
     limit = getattr(model.config, "max_position_embeddings", None) or options.max_tokens
     formatter = RewardFormatter(tokenizer, min(options.max_tokens, limit))
     train_rows, held_rows = split_by_question(rows, options.eval_fraction, options.seed)
@@ -183,8 +195,7 @@ def train_reward_model(
         gradient_accumulation_steps=options.gradient_accumulation,
         center_rewards_coefficient=options.center_rewards,
         max_length=None,  # inputs are already within the formatter's budget
-        bf16=bf16,
-        gradient_checkpointing=cuda,
+        **hardware,
         eval_strategy="steps" if held else "no",
         eval_steps=options.eval_steps,
         save_strategy="steps",
@@ -193,7 +204,6 @@ def train_reward_model(
         logging_steps=max(1, min(10, options.eval_steps)),
         report_to=[],
         seed=options.seed,
-        use_cpu=not cuda,
     )
     trainer = RewardTrainer(
         model=model,

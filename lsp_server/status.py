@@ -96,8 +96,8 @@ class StatusReporter:
         elif state != "loading" and self._progress_token is not None:
             token, self._progress_token = self._progress_token, None
             message = "models ready" if state == "ready" else "loading failed"
-            task = asyncio.get_running_loop().create_task(self._end(token, message))
-            task.add_done_callback(lambda _: None)
+            begun = self._progress_task  # the end is sent after the begin, and the task is kept referenced
+            self._progress_task = asyncio.get_running_loop().create_task(self._end(token, message, begun))
 
     async def _begin(self, token: str) -> None:
         with contextlib.suppress(Exception):
@@ -106,8 +106,8 @@ class StatusReporter:
                 token, types.WorkDoneProgressBegin(title="codescaler", message="loading models")
             )
 
-    async def _end(self, token: str, message: str) -> None:
-        if self._progress_task is not None:
-            await self._progress_task
+    async def _end(self, token: str, message: str, begun: asyncio.Task | None) -> None:
+        if begun is not None:
+            await begun
         with contextlib.suppress(Exception):
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))

@@ -70,13 +70,14 @@ def _timed(timings: dict[str, float], stage: str):
 
 def _score_and_rank(
     scorer: RewardScorer,
-    texts: Sequence[tuple[str, int, float | None]],
+    texts: Sequence[tuple[str, int, float | None, int]],
     checks: Sequence[SyntaxCheck],
     pairs: Sequence[Pair],
     options: RankOptions,
     timings: dict[str, float],
 ) -> list[RankedItem]:
-    """texts: (text, replace_chars, mean logprob) per candidate, aligned with `checks` and `pairs`."""
+    """texts: (text, replace_chars, mean logprob, sample index) per candidate, aligned with `checks` and
+    `pairs`."""
     with _timed(timings, "scoring"):
         shaped = score_gated(scorer, pairs, checks, options.shaping)
     items = [
@@ -88,8 +89,9 @@ def _score_and_rank(
             reward=one.reward,
             mean_logprob=mean_logprob,
             replace_chars=replace_chars,
+            sample=sample,
         )
-        for (text, replace_chars, mean_logprob), check, one in zip(texts, checks, shaped, strict=True)
+        for (text, replace_chars, mean_logprob, sample), check, one in zip(texts, checks, shaped, strict=True)
     ]
     return rank_items(items, options.top_k, options.threshold)
 
@@ -150,7 +152,7 @@ class BestOfN:
             checks = [document.check(c) for c in cleaned.completions]
             pairs = [editor_reward_pair(context, c, tree=document.insert(c)) for c in cleaned.completions]
         _check(cancel)
-        texts = [(c.text, c.replace_chars, c.mean_logprob) for c in cleaned.completions]
+        texts = [(c.text, c.replace_chars, c.mean_logprob, c.index) for c in cleaned.completions]
         items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)
         return RankResult(items, timings, dict(cleaned.dropped), len(samples), mode)
 
@@ -170,7 +172,7 @@ class BestOfN:
         with _timed(timings, "validation"):
             extracted = [extract_code(s.text) for s in samples]
             checks = [check_syntax(e.code, e.tag or language) for e in extracted]
-        texts = [(e.code, 0, _mean(s.logprobs)) for e, s in zip(extracted, samples, strict=True)]
+        texts = [(e.code, 0, _mean(s.logprobs), i) for i, (e, s) in enumerate(zip(extracted, samples, strict=True))]
         pairs = [(problem, e.code) for e in extracted]
         items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)
         return RankResult(items, timings, {}, len(samples))

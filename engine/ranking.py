@@ -14,7 +14,9 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class RankedItem:
-    """A candidate with everything the ranking used, and its place (1 = best)."""
+    """A candidate with everything the ranking used, and its place (1 = best). `sample` is the index of the
+    policy sample it came from (the lowest, when cleaning merged duplicates), so evaluations can compare the
+    ranking with taking the first sample."""
 
     text: str
     valid: bool | None
@@ -24,6 +26,7 @@ class RankedItem:
     mean_logprob: float | None
     rank: int = 0
     replace_chars: int = 0
+    sample: int = 0
 
 
 def normalised(text: str) -> str:

@@ -10,7 +10,6 @@ the interrupted one identically, so its pairs already on disk are recognised and
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import random
@@ -19,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.generation.base import Generator, SamplingOptions
-from engine.prompts.builder import problem_prompt
-from engine.syntax.extraction import extract_code
+from engine.generation.base import Generator
 from training.data.pairs import Pair, PairWriter, normalise_code
 from training.problems import Problem
+from training.progress import ProgressBar
+from training.sampling import problem_seed, sample_programs
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +54,6 @@ class CurationSummary:
     @property
     def pass_rate(self) -> float | None:
         return self.passed / self.candidates if self.candidates else None
-
-
-def problem_seed(seed: int, task_id: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}:{task_id}".encode()).digest()[:4], "big")
 
 
 def distinct(codes: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -110,21 +105,19 @@ def curate(
     summary = CurationSummary(problems=len(problems))
     done_path = out.with_name(out.name + ".done")
     done = _done_ids(done_path)
-    bar = _bar(len(problems), progress)
+    bar = ProgressBar(len(problems), "curating", "problem", progress)
     with PairWriter(out) as writer, open(done_path, "a", encoding="utf-8") as done_file:
         if writer.dropped_partial:
             log.warning("%s: dropped a torn last line left by a killed run", out)
         for task_id, problem in problems.items():
             if task_id in done:
                 summary.skipped_done += 1
-                bar and bar.update(1)
+                bar.update()
                 continue
             seed = problem_seed(options.seed, task_id)
-            prompt = problem_prompt(problem.question, generator.tokenizer, options.language)
-            sampling = SamplingOptions(options.n, options.max_new_tokens, options.temperature, options.top_p,
-                                       prompt.stop, seed)  # fmt: skip
-            samples = generator.generate(prompt.text, sampling)
-            codes = [extract_code(sample.text).code for sample in samples]
+            samples = sample_programs(generator, problem.question, options.n, options.max_new_tokens,
+                                      options.temperature, options.top_p, seed, options.language)  # fmt: skip
+            codes = [sample.code for sample in samples]
             summary.candidates += len(codes)
             runnable = [code for code in codes if code.strip()]
             summary.extracted += len(runnable)
@@ -151,21 +144,10 @@ def curate(
             done_file.write(task_id + "\n")
             done_file.flush()
             os.fsync(done_file.fileno())
-            bar and bar.update(1)
-    if bar:
-        bar.close()
+            bar.update()
+    bar.close()
     return summary
 
 
 def summary_row(summary: CurationSummary) -> dict[str, Any]:
     return {**asdict(summary), "pass_rate": summary.pass_rate}
-
-
-def _bar(total: int, progress: bool) -> Any:
-    import sys
-
-    if not progress or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="problem", desc="curating", file=sys.stderr)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from typing import Any
 
 from engine.errors import CodescalerError
 from training.problems import Problem
+from training.progress import ProgressBar
 from training.sandbox import isolation as sandbox_isolation
 from training.sandbox.compare import shorten, show, stdout_mismatch, values_match
 from training.sandbox.expected import reference_outputs
@@ -66,29 +66,17 @@ def verify_many(
     CPU). Threads are enough: each sandbox is a separate process. The progress bar (tqdm, on stderr) shows
     only when `progress` is set and stderr is a terminal."""
     pairs = list(pairs)
-    bar = _progress_bar(len(pairs), progress)
+    bar = ProgressBar(len(pairs), "verify", "program", progress)
     pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="verify")
     try:
         futures = [pool.submit(verify, problem, code, limits, cache_dir) for problem, code in pairs]
-        if bar is not None:
-            for future in futures:
-                future.add_done_callback(lambda _: bar.update(1))
+        for future in futures:
+            future.add_done_callback(lambda _: bar.update())
         for future in futures:
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if bar is not None:
-            bar.close()
-
-
-def _progress_bar(total: int, progress: bool) -> Any:
-    if not (progress and sys.stderr.isatty()):
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="verify", unit="program", file=sys.stderr)
+        bar.close()
 
 
 def _in_one_run(

@@ -51,7 +51,12 @@ def fim_prompt(
 
 def problem_prompt(problem: str, tokenizer: Any, language: str = "python") -> Prompt:
     """The chat prompt asking the policy to solve `problem` in one fenced block."""
-    messages = [{"role": "user", "content": PROBLEM_INSTRUCTION.format(problem=problem, language=language)}]
+    return chat_prompt(PROBLEM_INSTRUCTION.format(problem=problem, language=language), tokenizer)
+
+
+def chat_prompt(content: str, tokenizer: Any) -> Prompt:
+    """One user turn in the policy's chat template, ready for the assistant's answer."""
+    messages = [{"role": "user", "content": content}]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     bos = getattr(tokenizer, "bos_token", None)
     if bos and text.startswith(bos):  # the tokenizer adds it again when the prompt is encoded

@@ -9,6 +9,8 @@ from typing import Any
 import typer
 
 from engine.errors import CodescalerError
+from training.cli.eval_bon import bon
+from training.cli.eval_fim import fim
 
 eval_app = typer.Typer(help="Evaluate reward models and best-of-N selection.", no_args_is_help=True)
 
@@ -73,6 +75,10 @@ def rm(
     typer.echo(line)
     if out is not None:
         _write_report(out, report, f"# Reward model {reward_model} on {data}\n\n{line}\n")
+
+
+eval_app.command("bon")(bon)
+eval_app.command("fim")(fim)
 
 
 def register(app: typer.Typer) -> None:

@@ -63,19 +63,24 @@ def _read(path: Path) -> list[dict[str, Any]] | None:
 
 
 def _compute(spec: TestSpec, limits: Limits, isolation: Isolation) -> tuple[list[dict[str, Any]], bool]:
-    count = len(spec.cases)
+    return program_outputs(
+        spec.reference, spec.fn_name, [case["input"] for case in spec.cases], limits, isolation
+    )
+
+
+def program_outputs(
+    code: str, fn_name: str, inputs: list[list[Any]], limits: Limits, isolation: Isolation
+) -> tuple[list[dict[str, Any]], bool]:
+    """What `fn_name(*args)` returns in `code` for each of `inputs`, run in one sandbox: per input
+    {"value": plain value} or {"error": why}; and whether the run was complete (no timeout, nothing
+    missing), so callers know whether the answer may be cached."""
+    count = len(inputs)
     budget = min(limits.total_timeout_s, limits.timeout_s * (count + 1))
-    job = {
-        "mode": "call",
-        "code": spec.reference,
-        "fn_name": spec.fn_name,
-        "inputs": [case["input"] for case in spec.cases],
-        "timeout_s": limits.timeout_s,
-    }
+    job = {"mode": "call", "code": code, "fn_name": fn_name, "inputs": inputs, "timeout_s": limits.timeout_s}
     run = run_job(job, limits, budget, isolation, tests=count)
     syntax_error = run.event("syntax_error")
     if syntax_error is not None:
-        return [{"error": f"the reference does not compile: {syntax_error['detail']}"}] * count, True
+        return [{"error": f"the program does not compile: {syntax_error['detail']}"}] * count, True
     reports = reported(run)
     missing = unreported(run, limits)
     outputs = []

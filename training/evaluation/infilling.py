@@ -1,0 +1,452 @@
+"""HumanEval-Infilling through the editor path: does the ranker's first suggestion make the program pass?
+
+Each task is a program with a gap (`prompt` + missing code + `suffix`) and HumanEval's tests. The engine
+completes the gap exactly as it completes an editor cursor (FIM prompt, N samples, the cleaning pipeline,
+validity, reward model, ranking), and every cleaned candidate is run against the tests in the sandbox.
+Pickers, all on the same ranked list:
+
+* `top`: rank 1, what the editor shows first;
+* `first`: the candidate from the lowest sample index, what an editor without a ranker shows (the first
+  sample that survives cleaning);
+* `oracle`: any candidate passes (the ceiling of any ranker on these samples);
+* `reference`: the benchmark's own answer put through the same cleaning (the ceiling the pipeline allows).
+
+Where the cursor stands: HumanEval-Infilling's gaps are whole lines (the prompt ends with a line break and
+so does the missing code). An editor user asks for such code on an empty line, so the document is
+`prompt + "\\n" + suffix` with the cursor at the start of that empty line, and a candidate becomes the
+program `prompt + text + "\\n" + suffix` (the pipeline trims a candidate's trailing line break: the
+document's own follows it). Putting the cursor at the start of the suffix's first line instead would make
+every cleaned candidate run into that line, so nothing could pass. Gaps that are not whole lines (random
+spans) keep the document `prompt + suffix`.
+
+Runs are resumable: one fsynced line per finished task in `results.jsonl`, with the settings in
+`settings.json`; a rerun skips finished tasks and refuses other settings.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.best_of_n import RankOptions, RankResult
+from engine.cleaning.pipeline import clean
+from engine.document import Completion, DocumentContext
+from engine.errors import CodescalerError
+from engine.jsonl import string_field
+from engine.ranking import RankedItem
+from training.data.benchmarks import MBPPPLUS_PATH
+from training.evaluation.rm_accuracy import bootstrap_interval
+from training.problems import Problem, TestSpec
+
+SETS = {
+    "single": ("single-line", "HumanEval-SingleLineInfilling.jsonl.gz"),
+    "multi": ("multi-line", "HumanEval-MultiLineInfilling.jsonl.gz"),
+}
+FIELDS = ("task_id", "entry_point", "prompt", "suffix", "canonical_solution", "test")
+PICKERS = ("top", "first", "oracle", "reference")
+PATH_IN_EDITOR = "humaneval.py"  # gives the engine the language and the reward model a file name
+
+
+@dataclass(frozen=True)
+class InfillingTask:
+    """One HumanEval-Infilling row: the program is `prompt + canonical_solution + suffix`."""
+
+    task_id: str
+    entry_point: str
+    prompt: str
+    suffix: str
+    canonical_solution: str
+    test: str
+
+    @property
+    def whole_lines(self) -> bool:
+        """Whether the gap is whole lines, so that an editor user would ask for it on an empty line."""
+        at_line_start = not self.prompt or self.prompt.endswith("\n")
+        return at_line_start and self.canonical_solution.endswith("\n")
+
+    def context(self) -> DocumentContext:
+        """The document and cursor an editor would send for this gap (module docstring)."""
+        gap = "\n" if self.whole_lines else ""
+        return DocumentContext(self.prompt + gap + self.suffix, len(self.prompt), "python", PATH_IN_EDITOR)
+
+    def problem(self) -> Problem:
+        """The task as the verifier reads it: HumanEval's check(candidate) on `entry_point`."""
+        return Problem(
+            task_id=self.task_id,
+            question=self.prompt,
+            tests=TestSpec(kind="check", code=self.test),
+            entry_point=self.entry_point,
+            source="humaneval-infilling",
+        )
+
+
+def bundled_path(set_name: str) -> Path:
+    """The shared copy of a HumanEval-Infilling set (next to MBPP+, see shared/data/README.md)."""
+    if set_name not in SETS:
+        raise CodescalerError(f"unknown --set {set_name!r}: use single or multi")
+    return MBPPPLUS_PATH.parent / SETS[set_name][1]
+
+
+def set_label(set_name: str | None, data: Path | None) -> str:
+    """How reports name what was evaluated: the set, or the file given with --data."""
+    if set_name is not None:
+        return SETS[set_name][0] if set_name in SETS else set_name
+    return data.name if data is not None else SETS["single"][0]
+
+
+def load_tasks(path: Path, limit: int | None = None) -> list[InfillingTask]:
+    """The first `limit` tasks of a .jsonl or .jsonl.gz file; a bad row is an error naming file and line,
+    before any model loads."""
+    if not path.is_file():
+        raise CodescalerError(
+            f"no infilling data at {path}: pass --data FILE.jsonl[.gz] with rows of {', '.join(FIELDS)}"
+        )
+    tasks: list[InfillingTask] = []
+    seen: set[str] = set()
+    for number, row in _read_rows(path):
+        if limit is not None and len(tasks) >= limit:
+            break
+        where = f"{path}:{number}"
+        task = InfillingTask(**{name: string_field(row, name, where) or "" for name in FIELDS})
+        if task.task_id in seen:
+            raise CodescalerError(f"{where}: task_id {task.task_id!r} appears twice")
+        seen.add(task.task_id)
+        tasks.append(task)
+    if not tasks:
+        raise CodescalerError(f"{path} holds no tasks")
+    return tasks
+
+
+def _read_rows(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-blank line; gzip when the name ends in .gz (how the sets ship)."""
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise CodescalerError(
+                        f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})"
+                    ) from exc
+                if not isinstance(row, dict):
+                    raise CodescalerError(
+                        f"{path}:{number}: expected a JSON object, got {type(row).__name__}"
+                    )
+                yield number, row
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise CodescalerError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def program(task: InfillingTask, text: str, replace_chars: int = 0) -> str:
+    """The program a candidate makes: inserted at the cursor, replacing `replace_chars` characters after
+    it, exactly as the editor applies it."""
+    context = task.context()
+    return context.prefix + text + context.suffix[replace_chars:]
+
+
+def top_pick(items: Sequence[RankedItem]) -> RankedItem | None:
+    """Rank 1: what the editor shows first."""
+    return min(items, key=lambda item: item.rank, default=None)
+
+
+def first_pick(items: Sequence[RankedItem]) -> RankedItem | None:
+    """The candidate from the earliest sample: what an editor without a ranker would show."""
+    return min(items, key=lambda item: item.sample, default=None)
+
+
+def cleaned_reference(task: InfillingTask) -> Completion | None:
+    """The benchmark's answer after the editor's cleaning (None when cleaning drops it): a task whose
+    reference fails after cleaning cannot be won by any candidate the pipeline lets through unchanged."""
+    result = clean([Completion(task.canonical_solution)], task.context())
+    return result.completions[0] if result.completions else None
+
+
+class Engine(Protocol):
+    def complete(
+        self, context: DocumentContext, options: RankOptions = ..., cancel: Any = ...
+    ) -> RankResult: ...
+
+
+Verifier = Callable[[Problem, Sequence[str]], list[Any]]
+
+
+def sandbox_verifier(workers: int | None) -> Verifier:
+    """Verdicts for one task's programs, `workers` sandboxes at a time; generated code runs only here."""
+    from training.verify import verify_many
+
+    def verify(problem: Problem, programs: Sequence[str]) -> list[Any]:
+        return list(verify_many([(problem, code) for code in programs], workers=workers, progress=False))
+
+    return verify
+
+
+def task_record(task: InfillingTask, result: RankResult, verify: Verifier) -> dict[str, Any]:
+    """Verify every candidate (and the cleaned reference) and keep what the report needs, including each
+    candidate's text and scores, so results.jsonl can be re-analysed without sampling again."""
+    reference = cleaned_reference(task)
+    programs = [program(task, item.text, item.replace_chars) for item in result.items]
+    reference_program = None if reference is None else program(task, reference.text, reference.replace_chars)
+    distinct = list(dict.fromkeys([*programs, *([reference_program] if reference_program else [])]))
+    verdicts = dict(zip(distinct, verify(task.problem(), distinct), strict=True))
+
+    def passes(item: RankedItem | None) -> bool:
+        return item is not None and verdicts[program(task, item.text, item.replace_chars)].passed
+
+    candidates = []
+    for item, code in zip(result.items, programs, strict=True):
+        candidates.append({"sample": item.sample, "rank": item.rank, "text": item.text,
+                           "replace_chars": item.replace_chars, "valid": item.valid, "reason": item.reason,
+                           "score": item.score, "reward": item.reward, "mean_logprob": item.mean_logprob,
+                           "passed": verdicts[code].passed, "status": verdicts[code].status})  # fmt: skip
+    top, first = top_pick(result.items), first_pick(result.items)
+    return {
+        "task_id": task.task_id,
+        "top": passes(top),
+        "first": passes(first),
+        "oracle": any(row["passed"] for row in candidates),
+        "reference": reference_program is not None and verdicts[reference_program].passed,
+        "top_sample": None if top is None else top.sample,
+        "first_sample": None if first is None else first.sample,
+        "line_mode": result.line_mode,
+        "generated": result.generated,
+        "kept": len(result.items),
+        "valid": sum(item.valid is True for item in result.items),
+        "dropped": {name: count for name, count in result.dropped.items() if count},
+        "timings": {stage: round(seconds, 4) for stage, seconds in result.timings.items()},
+        "candidates": candidates,
+    }
+
+
+class ResultLog:
+    """results.jsonl: one fsynced line per finished task. Opening it recovers what a killed run left:
+    complete lines are kept, a torn last line is cut off (that task runs again)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: dict[str, dict[str, Any]] = {}
+        self.dropped_partial = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            self._recover()
+        self._handle = open(path, "ab")  # noqa: SIM115 (closed by close())
+
+    def _recover(self) -> None:
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        for number, line in enumerate(complete.split(b"\n")[:-1], start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise CodescalerError(
+                    f"{self.path}:{number}: not a result line ({exc}): use a new --out"
+                ) from exc
+            self.records[row["task_id"]] = row
+        if len(complete) < len(data):
+            os.truncate(self.path, len(complete))
+            self.dropped_partial = True
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.records[record["task_id"]] = record
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def check_settings(out: Path, settings: dict[str, Any]) -> None:
+    """Record the run's settings on the first run; refuse to mix results made with other settings."""
+    from engine.jsonl import write_text_atomic
+
+    path = out / "settings.json"
+    if not path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        return
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CodescalerError(f"cannot read {path} ({exc}): use a new --out") from exc
+    changed = [f"{key} {recorded.get(key)!r} -> {settings.get(key)!r}"
+               for key in sorted(set(recorded) | set(settings)) if recorded.get(key) != settings.get(key)]  # fmt: skip
+    if changed:
+        raise CodescalerError(
+            f"{out} holds a run with other settings ({'; '.join(changed)}): use a new --out, "
+            "or the same settings to resume it"
+        )
+
+
+def evaluate(
+    engine: Engine,
+    tasks: Sequence[InfillingTask],
+    options: RankOptions,
+    seed: int,
+    verify: Verifier,
+    log: ResultLog | None = None,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """One record per task, in task order; tasks already in `log` are not run again. The next task samples
+    while the sandbox runs the previous one's candidates, and a record is written only when complete."""
+    from training.curation import problem_seed
+
+    done = log.records if log is not None else {}
+    records: dict[str, dict[str, Any]] = {t.task_id: done[t.task_id] for t in tasks if t.task_id in done}
+    bar = _progress_bar(len(tasks), len(records), progress)
+
+    def finish(task: InfillingTask, result: RankResult) -> None:
+        record = task_record(task, result, verify)
+        if log is not None:
+            log.append(record)
+        records[task.task_id] = record
+
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fim-verify") as pool:
+        for task in tasks:
+            if False:
+                continue
+            task_options = _with_seed(options, problem_seed(seed, task.task_id))
+            result = engine.complete(task.context(), task_options)
+            if pending is not None:
+                pending.result()
+                bar and bar.update(1)
+            pending = pool.submit(finish, task, result)
+        if pending is not None:
+            pending.result()
+            bar and bar.update(1)
+    if bar:
+        bar.close()
+    return [records[task.task_id] for task in tasks]
+
+
+def _with_seed(options: RankOptions, seed: int) -> RankOptions:
+    """The task's own seed (so a resumed run samples a task as the first run did), and every candidate."""
+    return replace(options, seed=seed, top_k=None, threshold=None)
+
+
+def _progress_bar(total: int, initial: int, progress: bool) -> Any:
+    if not (progress and sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="task", desc="infilling", file=sys.stderr)
+
+
+def _rate(hits: Sequence[float], seed: int) -> dict[str, Any]:
+    low, high = bootstrap_interval(hits, seed)
+    return {
+        "rate": sum(hits) / len(hits) if hits else None,
+        "interval": [low, high],
+        "passed": int(sum(hits)),
+    }
+
+
+def report(records: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+    """Pass rates with 95% bootstrap intervals (paired: the same resampled tasks for every picker), the
+    top-minus-first difference, and the counts that say where candidates went."""
+    hits = {picker: [float(record[picker]) for record in records] for picker in PICKERS}
+    difference = [top - first for top, first in zip(hits["top"], hits["first"], strict=True)]
+    low, high = bootstrap_interval(difference, seed)
+    dropped: Counter[str] = Counter()
+    timings: Counter[str] = Counter()
+    for record in records:
+        dropped.update(record["dropped"])
+        timings.update(record["timings"])
+    return {
+        "tasks": len(records),
+        "pass_rate": {picker: _rate(hits[picker], seed) for picker in PICKERS},
+        "top_minus_first": {
+            "difference": sum(difference) / len(difference) if difference else None,
+            "interval": [low, high],
+            "top_only": sum(d > 0 for d in difference),
+            "first_only": sum(d < 0 for d in difference),
+        },
+        "top_differs_from_first": sum(record["top_sample"] != record["first_sample"] for record in records),
+        "tasks_without_candidates": sum(record["kept"] == 0 for record in records),
+        "candidates": {key: sum(record[key] for record in records) for key in ("generated", "kept", "valid")},
+        "dropped": dict(sorted(dropped.items())),
+        "line_mode": dict(Counter(str(record["line_mode"]) for record in records)),
+        "seconds_per_task": {stage: total / len(records) for stage, total in sorted(timings.items())},
+    }
+
+
+def _fmt(rate: dict[str, Any]) -> str:
+    if rate["rate"] is None:
+        return "-"
+    low, high = rate["interval"]
+    return f"{rate['rate']:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def summary_line(label: str, summary: dict[str, Any], n: int) -> str:
+    """The one line a user reads: the three pickers with their intervals."""
+    rates = summary["pass_rate"]
+    return (
+        f"infilling {label}: top {_fmt(rates['top'])}  first {_fmt(rates['first'])}  "
+        f"oracle {_fmt(rates['oracle'])}  ({summary['tasks']} tasks, n={n})"
+    )
+
+
+def detail_line(summary: dict[str, Any]) -> str:
+    """The second line: how far the pipeline lets the reference through, and where candidates went."""
+    counts = summary["candidates"]
+    return (
+        f"reference through cleaning {_fmt(summary['pass_rate']['reference'])}; top != first on "
+        f"{summary['top_differs_from_first']} tasks; {counts['generated']} sampled, {counts['kept']} kept "
+        f"after cleaning, {counts['valid']} valid"
+    )
+
+
+def markdown(label: str, summary: dict[str, Any], settings: dict[str, Any]) -> str:
+    """report.md: the pass-rate table and the counts, for pasting into notes."""
+    rows = ["| picker | pass rate | 95% interval | passed |", "|---|---|---|---|"]
+    for picker in PICKERS:
+        rate = summary["pass_rate"][picker]
+        if rate["rate"] is None:
+            rows.append(f"| {picker} | - | - | 0 |")
+            continue
+        low, high = rate["interval"]
+        rows.append(f"| {picker} | {rate['rate']:.3f} | [{low:.3f}, {high:.3f}] | {rate['passed']} |")
+    diff = summary["top_minus_first"]
+    counts = summary["candidates"]
+    lines = [
+        f"# HumanEval-Infilling ({label})",
+        "",
+        f"Policy `{settings['policy']}`, reward model `{settings['reward_model']}`; n={settings['n']}, "
+        f"max_new_tokens={settings['max_new_tokens']}, temperature={settings['temperature']}, "
+        f"line mode {settings['line_mode']}, seed {settings['seed']}; {summary['tasks']} tasks.",
+        "",
+        *rows,
+        "",
+        "top: rank 1; first: the earliest sample that survives cleaning (no ranker); oracle: any candidate "
+        "passes; reference: the benchmark's answer through the same cleaning.",
+        "",
+    ]
+    if diff["difference"] is not None:
+        low, high = diff["interval"]
+        lines.append(
+            f"top - first: {diff['difference']:+.3f} [{low:+.3f}, {high:+.3f}] "
+            f"(top alone passes {diff['top_only']} tasks, first alone {diff['first_only']})."
+        )
+    lines += [
+        f"Top differs from first on {summary['top_differs_from_first']} tasks; "
+        f"{summary['tasks_without_candidates']} tasks had no candidate left.",
+        f"Candidates: {counts['generated']} sampled, {counts['kept']} kept after cleaning, "
+        f"{counts['valid']} valid. Dropped by filter: "
+        + (", ".join(f"{name} {count}" for name, count in summary["dropped"].items()) or "none")
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)

@@ -172,7 +172,9 @@ class BestOfN:
         with _timed(timings, "validation"):
             extracted = [extract_code(s.text) for s in samples]
             checks = [check_syntax(e.code, e.tag or language) for e in extracted]
-        texts = [(e.code, 0, _mean(s.logprobs), i) for i, (e, s) in enumerate(zip(extracted, samples, strict=True))]
+        texts = [
+            (e.code, 0, _mean(s.logprobs), i) for i, (e, s) in enumerate(zip(extracted, samples, strict=True))
+        ]
         pairs = [(problem, e.code) for e in extracted]
         items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)
         return RankResult(items, timings, {}, len(samples))

@@ -58,6 +58,8 @@ def test_valid_candidates_outrank_invalid_ones_and_cleaning_applies(policy, scor
     assert sorted(texts_ranked) == ["a + (b", "a + b", "a - b"]  # scope cut + trim made duplicates of "a + b"
     assert texts_ranked[-1] == "a + (b" and result.items[-1].valid is False
     assert result.dropped["dedupe"] == 2
+    # each item names the sample it came from (the first of the duplicates merged into it)
+    assert {item.text: item.sample for item in result.items} == {"a + b": 0, "a + (b": 1, "a - b": 3}
     expected = dict(zip(["a + b", "a - b"], scorer.score([
         ("Complete the code in add.py (language: python).\n\nCode after it:\n```python\nprint(add(1, 2))\n```",
          f"def add(a, b):\n    return {t}") for t in ["a + b", "a - b"]]), strict=True))  # fmt: skip

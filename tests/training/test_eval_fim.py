@@ -13,7 +13,8 @@ from engine.errors import CodescalerError
 from engine.ranking import RankedItem
 from tests.test_cli import run
 from training.evaluation import infilling
-from training.evaluation.infilling import InfillingTask, ResultLog, evaluate, program, report, task_record
+from training.evaluation.append_log import AppendLog
+from training.evaluation.infilling import InfillingTask, evaluate, program, report, task_record
 
 TASK_ID = "SingleLineInfilling/HumanEval/0/L0"
 
@@ -140,9 +141,8 @@ def test_evaluate_reports_and_resumes(tmp_path):
     tasks = more[:2]
     engine = ScriptedEngine(more)
     verify = infilling.sandbox_verifier(workers=2)
-    log = ResultLog(tmp_path / "results.jsonl")
+    log = AppendLog(tmp_path / "results.jsonl")
     records = evaluate(engine, tasks, RankOptions(n=2, top_k=1, threshold=5.0), 7, verify, log)
-    log.close()
     assert [r["task_id"] for r in records] == [t.task_id for t in tasks]
     seeds = [options.seed for options in engine.calls]
     assert len(set(seeds)) == 2 and all(o.top_k is None and o.threshold is None for o in engine.calls)
@@ -155,10 +155,9 @@ def test_evaluate_reports_and_resumes(tmp_path):
 
     with (tmp_path / "results.jsonl").open("a") as handle:
         handle.write('{"task_id": "torn')  # a run killed mid-write
-    log = ResultLog(tmp_path / "results.jsonl")
-    assert log.dropped_partial and set(log.records) == {t.task_id for t in tasks}
+    log = AppendLog(tmp_path / "results.jsonl")
+    assert set(log.rows) == {t.task_id for t in tasks}
     again = evaluate(engine, more, RankOptions(n=2), 7, verify, log)
-    log.close()
     assert len(engine.calls) == 3  # only the new task was sampled
     assert [r["task_id"] for r in again] == [t.task_id for t in more]
     lines = (tmp_path / "results.jsonl").read_text().splitlines()

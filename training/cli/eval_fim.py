@@ -77,12 +77,14 @@ def fim(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Complete each HumanEval-Infilling gap as the editor would, run every cleaned candidate against the
-    tests in the sandbox, and report the pass rate of the top-ranked candidate, the first sample and the
-    oracle (any candidate passes), with 95% bootstrap intervals."""
+    """HumanEval-Infilling pass rate of the top-ranked candidate, the first sample and the oracle.
+
+    Each gap is completed as the editor would complete it, every cleaned candidate runs against the tests
+    in the sandbox, and the rates come with 95% bootstrap intervals."""
     from engine.best_of_n import BestOfN, RankOptions
     from training.cli.evaluate import _write_report
     from training.evaluation import infilling
+    from training.evaluation.append_log import AppendLog
 
     if set_name is not None and set_name not in infilling.SETS:
         raise CodescalerError(f"unknown --set {set_name!r}: use single or multi")
@@ -102,19 +104,13 @@ def fim(
     log = None
     if out is not None:
         infilling.check_settings(out, settings)
-        log = infilling.ResultLog(out / "results.jsonl")
-    try:
-        if log is not None and log.dropped_partial:
-            typer.echo(f"codescaler: {log.path}: dropped a torn last line left by a killed run", err=True)
-        with ExitStack() as stack:
-            left = [task for task in tasks if log is None or task.task_id not in log.records]
-            engine = BestOfN(*spec.load(stack), spec.fim_template) if left else None
-            options = RankOptions(**sampling)
-            verify = infilling.sandbox_verifier(workers)
-            records = infilling.evaluate(engine, tasks, options, seed, verify, log, progress=not quiet)  # type: ignore[arg-type]
-    finally:
-        if log is not None:
-            log.close()
+        log = AppendLog(out / "results.jsonl")
+    with ExitStack() as stack:
+        left = [task for task in tasks if log is None or task.task_id not in log]
+        engine = BestOfN(*spec.load(stack), spec.fim_template) if left else None  # resumed: nothing to load
+        options = RankOptions(**sampling)
+        verify = infilling.sandbox_verifier(workers)
+        records = infilling.evaluate(engine, tasks, options, seed, verify, log, progress=not quiet)  # type: ignore[arg-type]
     summary = infilling.report(records, seed)
     report = {"benchmark": "HumanEval-Infilling", "set": label, "settings": settings, **summary}
     line = infilling.summary_line(label, summary, sampling["n"])

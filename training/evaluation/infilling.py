@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,8 +41,11 @@ from engine.errors import CodescalerError
 from engine.jsonl import string_field
 from engine.ranking import RankedItem
 from training.data.benchmarks import MBPPPLUS_PATH
+from training.evaluation.append_log import AppendLog
 from training.evaluation.rm_accuracy import bootstrap_interval
 from training.problems import Problem, TestSpec
+from training.progress import ProgressBar
+from training.sampling import problem_seed
 
 SETS = {
     "single": ("single-line", "HumanEval-SingleLineInfilling.jsonl.gz"),
@@ -228,46 +229,6 @@ def task_record(task: InfillingTask, result: RankResult, verify: Verifier) -> di
     }
 
 
-class ResultLog:
-    """results.jsonl: one fsynced line per finished task. Opening it recovers what a killed run left:
-    complete lines are kept, a torn last line is cut off (that task runs again)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.records: dict[str, dict[str, Any]] = {}
-        self.dropped_partial = False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            self._recover()
-        self._handle = open(path, "ab")  # noqa: SIM115 (closed by close())
-
-    def _recover(self) -> None:
-        data = self.path.read_bytes()
-        complete = data[: data.rfind(b"\n") + 1]
-        for number, line in enumerate(complete.split(b"\n")[:-1], start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise CodescalerError(
-                    f"{self.path}:{number}: not a result line ({exc}): use a new --out"
-                ) from exc
-            self.records[row["task_id"]] = row
-        if len(complete) < len(data):
-            os.truncate(self.path, len(complete))
-            self.dropped_partial = True
-
-    def append(self, record: dict[str, Any]) -> None:
-        self._handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self.records[record["task_id"]] = record
-
-    def close(self) -> None:
-        self._handle.close()
-
-
 def check_settings(out: Path, settings: dict[str, Any]) -> None:
     """Record the run's settings on the first run; refuse to mix results made with other settings."""
     from engine.jsonl import write_text_atomic
@@ -296,53 +257,43 @@ def evaluate(
     options: RankOptions,
     seed: int,
     verify: Verifier,
-    log: ResultLog | None = None,
+    log: AppendLog | None = None,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """One record per task, in task order; tasks already in `log` are not run again. The next task samples
-    while the sandbox runs the previous one's candidates, and a record is written only when complete."""
-    from training.curation import problem_seed
-
-    done = log.records if log is not None else {}
+    """One record per task, in task order; tasks already in `log` (keyed by task_id) are not run again.
+    The next task samples while the sandbox runs the previous one's candidates, and a record is logged
+    only once complete, so a killed run resumes at the task it was working on."""
+    done = log.rows if log is not None else {}
     records: dict[str, dict[str, Any]] = {t.task_id: done[t.task_id] for t in tasks if t.task_id in done}
-    bar = _progress_bar(len(tasks), len(records), progress)
 
     def finish(task: InfillingTask, result: RankResult) -> None:
         record = task_record(task, result, verify)
         if log is not None:
-            log.append(record)
+            log.record(task.task_id, **record)
         records[task.task_id] = record
 
     pending: Future[None] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fim-verify") as pool:
-        for task in tasks:
-            if False:
-                continue
-            task_options = _with_seed(options, problem_seed(seed, task.task_id))
-            result = engine.complete(task.context(), task_options)
+    with ProgressBar(len(tasks), "infilling", "task", progress) as bar:
+        bar.update(len(records))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fim-verify") as pool:
+            for task in tasks:
+                if task.task_id in records:
+                    continue
+                task_options = _with_seed(options, problem_seed(seed, task.task_id))
+                result = engine.complete(task.context(), task_options)
+                if pending is not None:
+                    pending.result()
+                    bar.update()
+                pending = pool.submit(finish, task, result)
             if pending is not None:
                 pending.result()
-                bar and bar.update(1)
-            pending = pool.submit(finish, task, result)
-        if pending is not None:
-            pending.result()
-            bar and bar.update(1)
-    if bar:
-        bar.close()
+                bar.update()
     return [records[task.task_id] for task in tasks]
 
 
 def _with_seed(options: RankOptions, seed: int) -> RankOptions:
     """The task's own seed (so a resumed run samples a task as the first run did), and every candidate."""
     return replace(options, seed=seed, top_k=None, threshold=None)
-
-
-def _progress_bar(total: int, initial: int, progress: bool) -> Any:
-    if not (progress and sys.stderr.isatty()):
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, unit="task", desc="infilling", file=sys.stderr)
 
 
 def _rate(hits: Sequence[float], seed: int) -> dict[str, Any]:

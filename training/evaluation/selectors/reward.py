@@ -20,6 +20,7 @@ class RewardSelector:
         """`model` names the reward model and its settings, so cached selections follow a change of model."""
         self.scorer = scorer
         self.syntax_gate = syntax_gate
+        scorer.score([("warm-up", "pass")])  # lazy initialisation is not selection latency
         self.name = "rm" if syntax_gate else "rm-raw"
         self.fingerprint = f"{self.name}|{model}"
         self.note = (

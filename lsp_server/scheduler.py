@@ -1,4 +1,4 @@
-"""Latest request wins, per document, with a debounce for automatic triggers.
+"""Latest request wins, per key (a document and a feature), with a debounce for automatic triggers.
 
 Editors ask on every keystroke. A newer request for the same document cancels the older one's engine work
 (its reply is then empty: the user has moved on), an automatic request first waits `debounce_s` so a burst

@@ -100,7 +100,7 @@ def _register(server: CodescalerServer) -> None:
         if found is None:
             return types.CompletionList(is_incomplete=True, items=[])
         request, index = found
-        items = await session.complete(request)
+        items = await session.complete(request, "completion")
         placement = _placement(session, request, index)
         return types.CompletionList(
             is_incomplete=True, items=completion_items(items, placement, session.next_id())

@@ -178,8 +178,10 @@ class Session:
     def _cache_extra(self, request: Request) -> tuple:
         return (request.language_id, tuple(sorted(self.settings.rank_request().items(), key=str)))
 
-    async def complete(self, request: Request) -> list[CachedItem]:
-        """Ranked valid items for `request`, best first (all of them; the caller picks how many)."""
+    async def complete(self, request: Request, feature: str = "inline") -> list[CachedItem]:
+        """Ranked valid items for `request`, best first (all of them; the caller picks how many). A newer
+        request of the same `feature` for the document supersedes an older one; an inline request does not
+        supersede a completion request (editors send both after a trigger character)."""
         self.counts["requests"] += 1
         started = time.perf_counter()
         prefix, suffix = request.text[: request.cursor], request.text[request.cursor :]
@@ -193,7 +195,9 @@ class Session:
         debounce = 0.0 if request.invoked else self.settings.completion["debounce_ms"] / 1000
         engine_time: list[float] = []
         try:
-            items = await self.scheduler.run(request.uri, debounce, lambda: self._rank(request, engine_time))
+            items = await self.scheduler.run(
+                f"{feature} {request.uri}", debounce, lambda: self._rank(request, engine_time)
+            )
         except Superseded:
             self.counts["superseded"] += 1
             return []

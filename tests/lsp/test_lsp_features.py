@@ -245,6 +245,29 @@ async def test_a_newer_request_for_the_document_supersedes_the_older(client: Lan
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
 
 
+async def test_an_inline_request_does_not_supersede_a_completion_request(client: LanguageClient):
+    """A trigger character makes editors ask for completion and, right after, for inline completion: both
+    must be answered."""
+    uri = open_doc(client, "# both: \n")
+    position = cursor(client, "# both: \n", (0, 8))
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"completion": {"debounce_ms": 300}})
+    )
+    try:
+        before = (await stats(client))["superseded"]
+        listed = asyncio.ensure_future(
+            client.text_document_completion_async(
+                types.CompletionParams(types.TextDocumentIdentifier(uri), position)
+            )
+        )
+        await asyncio.sleep(0.05)
+        ghost = await inline(client, uri, position, kind=types.InlineCompletionTriggerKind.Automatic)
+        assert ghost.items and (await listed).items
+        assert (await stats(client))["superseded"] == before
+    finally:
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+
+
 async def test_acceptance_and_shown_reports_are_counted(client: LanguageClient):
     uri = open_doc(client)
     item = (await inline(client, uri, cursor(client))).items[0]

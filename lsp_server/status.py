@@ -1,6 +1,6 @@
 """What the user sees of the engine's health, instead of silent failure.
 
-* `codescaler/status` notifications (`{"state": "loading|ready|slow|error|disabled", "message": ...}`) for
+* `codescaler/status` notifications (`{"state": "loading|ready|slow|error", "message": ...}`) for
   status bars in the editor extensions, sent whenever the state changes;
 * `$/progress` while the models load, when the client supports work-done progress;
 * `window/showMessage` once per kind of trouble per session (a failing engine, a slow one), because

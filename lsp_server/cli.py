@@ -47,6 +47,9 @@ def lsp(
     fim_template: str | None = FIM_TEMPLATE,
     engine_url: str | None = ENGINE_URL,
     token: str | None = ENGINE_TOKEN,
+    token_file: Path | None = typer.Option(
+        None, "--token-file", help="File holding the engine's token (stays out of `ps`, unlike --token)."
+    ),
     n: int | None = typer.Option(None, "-n", help="Candidates per request (default 8)."),
     max_new_tokens: int | None = typer.Option(None, help="Longest candidate, in tokens (default 64)."),
     temperature: float | None = typer.Option(None, help="Sampling temperature (default 0.8)."),
@@ -65,7 +68,7 @@ def lsp(
         raise CodescalerError("choose one transport: --stdio, --tcp or --ws")
     models = {"policy": policy, "reward_model": reward_model, "policy_backend": policy_backend,
               "policy_url": policy_url, "reward_backend": reward_backend, "reward_url": reward_url,
-              "fim_template": fim_template, "engine": engine_url, "token": token, "api_key": api_key or None}  # fmt: skip
+              "fim_template": fim_template, "engine": engine_url, "token": token or (read_token(token_file) if token_file else None), "api_key": api_key or None}  # fmt: skip
     completion = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature,
                   "threshold": threshold, "debounce_ms": debounce_ms, "invoked_items": invoked_items,
                   "line_mode": line_mode}  # fmt: skip

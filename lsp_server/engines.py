@@ -74,6 +74,10 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
+    async def until_ready(self) -> None:
+        """Wait for the engine as a request would (requests time their own work only after this)."""
+        await self.wait_ready()
+
     async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -120,7 +124,7 @@ class LocalEngine(Engine):
     async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
         from engine.generation.base import Cancelled
 
-        await self.wait_ready()
+        await self.until_ready()
         cancel = threading.Event()
         # Shielded: a cancelled caller returns at once, while the work runs on until it sees `cancel`
         # (the policy checks it at every token), so the counts and `in_flight` say when it really stopped.
@@ -218,8 +222,11 @@ class RemoteEngine(Engine):
                 if not future.done():
                     future.set_exception(lost)
 
-    async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
+    async def until_ready(self) -> None:
         await self.wait_ready(timeout_s=self._connect_timeout_s)
+
+    async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
+        await self.until_ready()
         request_id = f"lsp{next(self._ids)}"
         future = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future

@@ -232,6 +232,7 @@ class Session:
                          "path": path},
             **self.settings.rank_request(),
         }  # fmt: skip
+        await self.engine.until_ready()  # loading the models is not a slow request
         started = time.perf_counter()
         reply = await self.engine.rank(message)
         elapsed = time.perf_counter() - started

@@ -79,7 +79,15 @@ class Settings:
 
     @property
     def engine_token(self) -> str | None:
-        return self.layers.get("models", {}).get("token")
+        """`models.token`, else the contents of `models.token_file` (an unreadable file is an error)."""
+        from pathlib import Path
+
+        from engine.cli.engine_options import read_token
+
+        models = self.layers.get("models", {})
+        if models.get("token"):
+            return models["token"]
+        return read_token(Path(models["token_file"]).expanduser()) if models.get("token_file") else None
 
     def enabled_for(self, language: str | None) -> bool:
         """Completion on for this language: `[languages]` per language, else `completion.enabled`."""

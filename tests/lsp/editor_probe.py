@@ -102,7 +102,7 @@ def run_probe(
     )
     assert not timed_out and process.returncode == 0, report
     events = {}
-    for line in stdout.decode().splitlines():
+    for line in stdout.decode().split("\n"):  # not splitlines(): U+2028 inside a JSON string is no line end
         if line.startswith("{"):
             event = json.loads(line)
             events[event["event"]] = event

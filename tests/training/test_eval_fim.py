@@ -203,6 +203,10 @@ def test_load_tasks_errors(tmp_path):
         infilling.load_tasks(bad)
     with pytest.raises(CodescalerError, match="pass --data"):
         infilling.load_tasks(tmp_path / "none.jsonl")
+    cut = tmp_path / "cut.jsonl.gz"  # a download that stopped early
+    cut.write_bytes(gzip.compress(b'{"task_id": "a"}\n' * 1000)[:-10])
+    with pytest.raises(CodescalerError, match=r"cannot read .*cut.jsonl.gz: Compressed file ended"):
+        infilling.load_tasks(cut)
 
 
 def models(tiny_models):

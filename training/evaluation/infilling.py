@@ -25,10 +25,9 @@ Runs are resumable: one fsynced line per finished task in `results.jsonl`, with 
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,7 +37,7 @@ from engine.best_of_n import RankOptions, RankResult
 from engine.cleaning.pipeline import clean
 from engine.document import Completion, DocumentContext
 from engine.errors import CodescalerError
-from engine.jsonl import string_field
+from engine.jsonl import read_jsonl, string_field
 from engine.ranking import RankedItem
 from training.data.benchmarks import MBPPPLUS_PATH
 from training.evaluation.append_log import AppendLog
@@ -112,7 +111,7 @@ def load_tasks(path: Path, limit: int | None = None) -> list[InfillingTask]:
         )
     tasks: list[InfillingTask] = []
     seen: set[str] = set()
-    for number, row in _read_rows(path):
+    for number, row in read_jsonl(path):
         if limit is not None and len(tasks) >= limit:
             break
         where = f"{path}:{number}"
@@ -124,29 +123,6 @@ def load_tasks(path: Path, limit: int | None = None) -> list[InfillingTask]:
     if not tasks:
         raise CodescalerError(f"{path} holds no tasks")
     return tasks
-
-
-def _read_rows(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
-    """(line number, object) per non-blank line; gzip when the name ends in .gz (how the sets ship)."""
-    opener: Any = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CodescalerError(
-                        f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})"
-                    ) from exc
-                if not isinstance(row, dict):
-                    raise CodescalerError(
-                        f"{path}:{number}: expected a JSON object, got {type(row).__name__}"
-                    )
-                yield number, row
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise CodescalerError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def program(task: InfillingTask, text: str, replace_chars: int = 0) -> str:

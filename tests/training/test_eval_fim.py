@@ -204,7 +204,9 @@ def test_load_tasks_errors(tmp_path):
     with pytest.raises(CodescalerError, match="pass --data"):
         infilling.load_tasks(tmp_path / "none.jsonl")
     cut = tmp_path / "cut.jsonl.gz"  # a download that stopped early
-    cut.write_bytes(gzip.compress(b'{"task_id": "a"}\n' * 1000)[:-10])
+    rows = [{"task_id": f"t{i}", "entry_point": "f", "prompt": "def f():\n", "suffix": "",
+             "canonical_solution": "    return 1\n", "test": "def check(c):\n    pass\n"} for i in range(1000)]  # fmt: skip
+    cut.write_bytes(gzip.compress("".join(json.dumps(row) + "\n" for row in rows).encode())[:-10])
     with pytest.raises(CodescalerError, match=r"cannot read .*cut.jsonl.gz: Compressed file ended"):
         infilling.load_tasks(cut)
 

@@ -22,17 +22,10 @@ local STEP_TIMEOUT_MS = 30000
 
 local api = vim.api
 
--- Characters that Python's splitlines() takes for line ends, escaped (random models emit them); the
--- JSON encoder escapes the ASCII control characters itself.
-local LINE_BREAKS = { ["\u{85}"] = "\\u0085", ["\u{2028}"] = "\\u2028", ["\u{2029}"] = "\\u2029" }
-
 local function emit(event, fields)
   fields = fields or {}
   fields.event = event
-  local json = vim.json.encode(fields)
-  for char, escaped in pairs(LINE_BREAKS) do
-    json = json:gsub(vim.pesc(char), escaped)
-  end
+  local json = vim.json.encode(fields) -- U+2028 and friends may stay raw: run_probe splits on "\n" only
   -- a leading newline: Neovim may have written a message without one
   io.stdout:write("\n", json, "\n")
   io.stdout:flush()

@@ -7,8 +7,10 @@ set before vLLM is imported, so they live at the top of this file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -135,3 +137,17 @@ def codescaler_cli() -> str:
     """Path of the installed `codescaler` console script."""
     assert shutil.which(CODESCALER), f"console script not found at {CODESCALER}: pip install -e ."
     return CODESCALER
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """End a process started with its own session, and everything it started (Chromium under Node)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    else:
+        with contextlib.suppress(ProcessLookupError):  # children left behind by a process that ended
+            os.killpg(process.pid, signal.SIGKILL)

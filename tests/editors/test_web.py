@@ -11,11 +11,8 @@ during a request cancels it, and the suggest widget lists codescaler's ranked it
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process_group
 from tests.lsp.conftest import CODESCALER, SERVER_ENV, editor_settings, units
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,20 +64,6 @@ def spawn(command: list[str], log: Path, **kwargs) -> subprocess.Popen:
         return subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
         )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """End a process started with its own session, and everything it started (Chromium under Node)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    else:
-        with contextlib.suppress(ProcessLookupError):  # children left behind by a process that ended
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def wait_until(ready, process: subprocess.Popen, log: Path, what: str, timeout_s: float = 30) -> None:
@@ -134,8 +117,8 @@ def servers(tiny_models, tmp_path):
         wait_until(lambda: http_ok(f"{origin}/index.html"), static, page_log, "the static server")
         yield origin, f"ws://127.0.0.1:{lsp_port}", lsp_log
     finally:
-        stop(static)
-        stop(lsp)
+        stop_process_group(static)
+        stop_process_group(lsp)
 
 
 def run_driver(page: str, tmp_path: Path) -> tuple[dict, str]:
@@ -147,10 +130,10 @@ def run_driver(page: str, tmp_path: Path) -> tuple[dict, str]:
     try:
         stdout, stderr = driver.communicate(timeout=150)
     except subprocess.TimeoutExpired:
-        stop(driver)
+        stop_process_group(driver)
         stdout, stderr = driver.communicate()
     finally:
-        stop(driver)
+        stop_process_group(driver)
     lines = stdout.strip().splitlines()
     assert lines, f"the driver printed nothing (exit {driver.returncode}):\n{stderr[-3000:]}"
     return json.loads(lines[-1]), stderr

@@ -4,8 +4,6 @@ shared engine; text frames for browsers; disconnects that hurt nobody else; safe
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -14,7 +12,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process_group
 from tests.lsp.conftest import CODESCALER, COMMENT_CURSOR, COMMENT_DOC, SERVER_ENV, units
 
 
@@ -38,23 +36,13 @@ def start(args, tmp_path):
     return process
 
 
-def stop(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def ws_server(tiny_models, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ws")
     port = free_port()
     process = start(["--ws", "--port", str(port), "--config", write_config(tmp / "c.toml", tiny_models)], tmp)
     yield f"ws://127.0.0.1:{port}", process
-    stop(process)
+    stop_process_group(process)
 
 
 class WsSession:
@@ -168,7 +156,7 @@ def test_websocket_token(tiny_models, tmp_path):
         WsSession(f"{url}/?token=s3cret").start()  # browsers cannot set headers: a query parameter
         WsSession(url, additional_headers={"Authorization": "Bearer s3cret"}).start()
     finally:
-        stop(process)
+        stop_process_group(process)
 
 
 def lsp_frame(message) -> bytes:
@@ -205,7 +193,7 @@ def test_tcp_serves_one_connection_after_another(tiny_models, tmp_path):
             time.sleep(0.3)
             assert process.poll() is None
     finally:
-        stop(process)
+        stop_process_group(process)
 
 
 @pytest.mark.parametrize("mode", ["--tcp", "--ws"])

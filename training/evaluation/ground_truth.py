@@ -38,7 +38,7 @@ def ground_truth(
     pools: dict[str, list[PoolCandidate]],
     cache: AppendLog,
     workers: int | None = None,
-    on_program: Callable[[], None] = lambda: None,
+    on_programs: Callable[[int], None] = lambda count: None,
 ) -> tuple[dict[str, list[bool]], ExecutionStats]:
     """Whether each candidate passes all its problem's tests, aligned with `pools`."""
     from training.verify import verify_many
@@ -55,11 +55,10 @@ def ground_truth(
                 todo[key] = (problems[task_id], candidate.code)
     distinct = {key for row in keys.values() for key in row}
     stats = ExecutionStats(programs=len(distinct), cached=len(distinct) - len(todo))
-    for _ in range(stats.cached):
-        on_program()
+    on_programs(stats.cached)
     for key, verdict in zip(todo, verify_many(todo.values(), workers=workers, progress=False), strict=True):
         cache.record(key, passed=verdict.passed, status=verdict.status)
-        on_program()
+        on_programs(1)
     stats.passed = sum(bool(cache.rows[key]["passed"]) for key in distinct)
     truth = {task_id: [bool(cache.rows[key]["passed"]) for key in row] for task_id, row in keys.items()}
     return truth, stats

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from engine.default_models import BUNDLED, resolve
 from engine.errors import CodescalerError
 
 
@@ -32,26 +33,42 @@ class ModelSpec:
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
 
+    @property
+    def label(self) -> str:
+        """The two models as a user would name them (unset ones are the bundled defaults)."""
+        return f"{self.policy or BUNDLED} + {self.reward_model or BUNDLED}"
+
+    def resolved(self) -> ModelSpec:
+        """This spec with unset in-process models replaced by the bundled defaults' folders. A model served
+        elsewhere has no default: its server decides what runs, so it must be named."""
+        if self.policy_backend == "openai" and not self.policy:
+            raise CodescalerError(
+                "the openai policy backend needs --policy: the served model (or its tokenizer)"
+            )
+        if self.reward_backend == "http" and not self.reward_model:
+            raise CodescalerError(
+                "the http reward backend needs --reward-model: the served model (or its tokenizer)"
+            )
+        return replace(
+            self, policy=resolve(self.policy, "policy"), reward_model=resolve(self.reward_model, "reward")
+        )
+
     def load(self, stack: ExitStack) -> tuple[Any, Any]:
         """The generator and scorer, closed when `stack` closes."""
         from engine.generation.base import load_generator
         from engine.reward.scorer import load_scorer
 
-        if not self.policy or not self.reward_model:
-            raise CodescalerError(
-                "no models configured: give --policy and --reward-model, set [models] policy and "
-                "reward_model in the config file, or use a running engine (--engine)"
-            )
+        spec = self.resolved()
         generator = stack.enter_context(
             load_generator(
-                self.policy,
-                self.policy_backend,
-                url=self.policy_url,
-                api_key=self.api_key,
-                graph_decode=self.graph_decode,
+                spec.policy,  # type: ignore[arg-type]
+                spec.policy_backend,
+                url=spec.policy_url,
+                api_key=spec.api_key,
+                graph_decode=spec.graph_decode,
             )
         )
         scorer = stack.enter_context(
-            load_scorer(self.reward_model, self.reward_backend, url=self.reward_url, api_key=self.api_key)  # type: ignore[arg-type]
+            load_scorer(spec.reward_model, spec.reward_backend, url=spec.reward_url, api_key=spec.api_key)  # type: ignore[arg-type]
         )
         return generator, scorer

@@ -94,7 +94,7 @@ class LocalEngine(Engine):
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
-        self.description = f"models {spec.policy} + {spec.reward_model}"
+        self.description = f"models {spec.label}"
         self.detail = f"loading {self.description}"
         self._stack = ExitStack()
         self._service: Any = None

@@ -79,8 +79,8 @@ def test_rank_takes_models_and_defaults_from_the_config_file(codescaler_cli, tin
     items = json.loads(result.stdout)
     assert 1 <= len(items) <= 3  # n = 3 from the file
     no_models = tmp_path / "empty.toml"
-    no_models.write_text("[completion]\nn = 3\n")
+    no_models.write_text('[models]\npolicy_backend = "openai"\n')
     result = run(
         codescaler_cli, "rank", str(document), "--line", "1", "--col", "9", "--config", str(no_models)
     )
-    one_line_error(result, "no models configured")
+    one_line_error(result, "openai policy backend needs --policy")

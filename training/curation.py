@@ -1,6 +1,8 @@
 """Preference pairs from verified samples (CodeScaler's data recipe): sample N programs per problem from
 a policy, extract code by the reference rule, run each against the problem's tests in the sandbox, and
-pair programs that pass every test with programs that fail any, for the same problem.
+pair programs that pass every test with programs that fail any, for the same problem. With `variants`,
+rewrites and mutants of the problem's reference solution (training/variants.py) join the policy's samples
+and are verified the same way: the sandbox, not the mutation, decides which side a program lands on.
 
 Resumable by construction: pairs are appended one fsynced line at a time (`PairWriter`), a problem is
 marked done in `OUT.done` only after its pairs are written, and each problem's sampling seed is derived
@@ -37,6 +39,7 @@ class CurationOptions:
     max_pairs_per_problem: int = 8
     language: str = "python"
     workers: int | None = None
+    variants: bool = False  # add verified rewrites and mutants of the reference solution
 
 
 @dataclass
@@ -44,6 +47,7 @@ class CurationSummary:
     problems: int = 0
     skipped_done: int = 0
     candidates: int = 0
+    variants: int = 0
     extracted: int = 0
     passed: int = 0
     pairs_written: int = 0
@@ -84,6 +88,21 @@ def choose_pairs(passing: list, failing: list, cap: int, seed: int) -> list[tupl
     return chosen
 
 
+def reference_variants(problem: Problem, seed: int) -> list[tuple[str, str]]:
+    """(program, origin): the problem's reference solution, its rewrites and its mutants; none without a
+    reference."""
+    from training.variants import mutants, rewrites
+
+    reference = problem.tests.reference
+    if not reference:
+        return []
+    return [
+        (reference, "reference"),
+        *((code, "rewrite") for code in rewrites(reference, seed, limit=2)),
+        *((code, "mutant") for code in mutants(reference, seed, limit=4)),
+    ]
+
+
 def _done_ids(path: Path) -> set[str]:
     if not path.exists():
         return set()
@@ -117,25 +136,28 @@ def curate(
             seed = problem_seed(options.seed, task_id)
             samples = sample_programs(generator, problem.question, options.n, options.max_new_tokens,
                                       options.temperature, options.top_p, seed, options.language)  # fmt: skip
-            codes = [sample.code for sample in samples]
+            codes = [(sample.code, "policy") for sample in samples]
             summary.candidates += len(codes)
-            runnable = [code for code in codes if code.strip()]
-            summary.extracted += len(runnable)
-            verdicts = list(
-                verify_many([(problem, c) for c in runnable], workers=options.workers, progress=False)
-            )
+            summary.extracted += sum(bool(code.strip()) for code, _ in codes)
+            extra = reference_variants(problem, seed) if options.variants else []
+            summary.variants += len(extra)
+            runnable = [(code, origin) for code, origin in codes + extra if code.strip()]
+            checks = [(problem, code) for code, _ in runnable]
+            verdicts = list(verify_many(checks, workers=options.workers, progress=False))
             for verdict in verdicts:
                 summary.statuses[verdict.status] = summary.statuses.get(verdict.status, 0) + 1
             summary.passed += sum(v.passed for v in verdicts)
-            passing = distinct((c, v) for c, v in zip(runnable, verdicts, strict=True) if v.passed)
-            failing = distinct((c, v) for c, v in zip(runnable, verdicts, strict=True) if not v.passed)
+            judged = list(zip(runnable, verdicts, strict=True))
+            passing = distinct((code, (origin, v)) for (code, origin), v in judged if v.passed)
+            failing = distinct((code, (origin, v)) for (code, origin), v in judged if not v.passed)
             chosen = choose_pairs(passing, failing, options.max_pairs_per_problem, seed)
             provenance = {"task_id": task_id, "source": problem.source, "policy": policy_name, "seed": seed,
                           "sampling": {"n": options.n, "temperature": options.temperature, "top_p": options.top_p,
                                        "max_new_tokens": options.max_new_tokens}}  # fmt: skip
-            for (pos, pos_verdict), (neg, neg_verdict) in chosen:
+            for (pos, (pos_origin, pos_verdict)), (neg, (neg_origin, neg_verdict)) in chosen:
                 pair = Pair(problem.question, pos, neg, {**provenance, "pos_status": pos_verdict.status,
-                            "neg_status": neg_verdict.status, "neg_detail": neg_verdict.detail})  # fmt: skip
+                            "neg_status": neg_verdict.status, "neg_detail": neg_verdict.detail,
+                            "pos_origin": pos_origin, "neg_origin": neg_origin})  # fmt: skip
                 if writer.write(pair):
                     summary.pairs_written += 1
                 else:

@@ -164,6 +164,7 @@ def train_reward_model(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     hardware = hardware_arguments()
+    torch.manual_seed(options.seed)  # the fresh score head's initialisation (the Trainer seeds only later)
     model = _load_model(base, tokenizer, torch.bfloat16 if hardware["bf16"] else torch.float32)
     limit = getattr(model.config, "max_position_embeddings", None) or options.max_tokens
     formatter = RewardFormatter(tokenizer, min(options.max_tokens, limit))

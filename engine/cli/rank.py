@@ -42,7 +42,7 @@ def _read_text(path: Path, what: str) -> str:
 def _rank_local(spec: ModelSpec, context: Any, problem: str, language: str | None, request: dict) -> dict:
     from engine.best_of_n import BestOfN, RankOptions
 
-    log.info("loading policy %s and reward model %s", spec.policy, spec.reward_model)
+    log.info("loading models %s", spec.label)
     with ExitStack() as stack:
         generator, scorer = spec.load(stack)
         engine = BestOfN(generator, scorer, spec.fim_template)

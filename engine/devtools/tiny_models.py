@@ -15,7 +15,7 @@ import os
 import shutil
 import sysconfig
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,8 +55,9 @@ class TinySpec:
     seed: int = 0
 
 
-def stdlib_sources(max_bytes: int) -> Iterator[str]:
-    """The interpreter's own standard-library sources, in a fixed order, up to `max_bytes` characters."""
+def stdlib_files(max_bytes: int) -> Iterator[tuple[str, str]]:
+    """(path relative to the stdlib root, text) of the interpreter's own standard-library sources, tests
+    left out, in a fixed order, up to `max_bytes` characters in all."""
     root = Path(sysconfig.get_paths()["stdlib"])
     total = 0
     for path in sorted(root.rglob("*.py")):
@@ -69,11 +70,12 @@ def stdlib_sources(max_bytes: int) -> Iterator[str]:
         total += len(text)
         if total > max_bytes:
             return
-        yield text
+        yield path.relative_to(root).as_posix(), text
 
 
-def build_tokenizer(spec: TinySpec):
-    """A byte-level BPE tokenizer with chat and FIM special tokens, wrapped for `transformers`."""
+def train_tokenizer(texts: Iterable[str], vocab_size: int, model_max_length: int):
+    """A byte-level BPE tokenizer with chat and FIM special tokens (Qwen's spellings, so the engine detects
+    its FIM template), wrapped for `transformers`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -82,22 +84,28 @@ def build_tokenizer(spec: TinySpec):
     bpe.decoder = decoders.ByteLevel()
     bpe.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=spec.vocab_size,
+        vocab_size=vocab_size,
         min_frequency=2,
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    bpe.train_from_iterator(stdlib_sources(spec.corpus_bytes), trainer=trainer)
+    bpe.train_from_iterator(texts, trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe,
         eos_token="<|endoftext|>",
         pad_token="<|endoftext|>",
         additional_special_tokens=SPECIAL_TOKENS[1:],
-        model_max_length=spec.max_position_embeddings,
+        model_max_length=model_max_length,
     )
     tokenizer.chat_template = CHATML_TEMPLATE
     return tokenizer
+
+
+def build_tokenizer(spec: TinySpec):
+    """The tiny models' tokenizer, trained on the first `spec.corpus_bytes` of the standard library."""
+    texts = (text for _, text in stdlib_files(spec.corpus_bytes))
+    return train_tokenizer(texts, spec.vocab_size, spec.max_position_embeddings)
 
 
 def build_tiny_models(out_dir: str | Path, spec: TinySpec = TinySpec()) -> dict[str, Path]:

@@ -121,9 +121,11 @@ def load_generator(
     """A generator for `model` (local folder or hub id; for `openai`, the tokenizer of the served model).
 
     `graph_decode` (transformers backend) samples with the CUDA-graph sampler: faster on a GPU after a
-    compile of about a minute at the first request."""
+    compile of about a minute at the first request. `bundled` names the policy shipped in the package."""
+    from engine.default_models import BUNDLED, resolve
     from engine.errors import CodescalerError
 
+    model = resolve(model, "policy") if model == BUNDLED else model
     if backend == "transformers":
         from engine.generation.transformers_backend import TransformersGenerator
 

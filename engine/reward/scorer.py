@@ -66,8 +66,12 @@ def load_scorer(
 ) -> RewardScorer:
     """A scorer for `model` (local folder or hub id) on the chosen backend.
 
-    `dtype`/`device` default to bf16 on CUDA and float32 on CPU; `url` is required for `http`.
+    `dtype`/`device` default to bf16 on CUDA and float32 on CPU; `url` is required for `http`. `bundled`
+    names the reward model shipped in the package.
     """
+    from engine.default_models import BUNDLED, resolve
+
+    model = resolve(model, "reward") if model == BUNDLED else model
     if backend == "transformers":
         from engine.reward.transformers_backend import TransformersScorer
 

@@ -46,6 +46,9 @@ def curate(
     seed: int = typer.Option(0, help="Run seed (each problem's seed derives from it and its task_id)."),
     max_pairs_per_problem: int = typer.Option(8, help="Cap on pairs per problem."),
     workers: int | None = typer.Option(None, help="Sandboxes at once (default: one per CPU)."),
+    variants: bool = typer.Option(
+        False, help="Add the reference solution, its rewrites and its mutants (verified like the samples)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Sample, extract, verify in the sandbox, and pair passing with failing programs per problem."""
@@ -60,7 +63,8 @@ def curate(
     work = out.with_name(out.name + ".jsonl") if parquet else out
     loaded = load_problems(problems, limit)
     options = CurationOptions(n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
-                              max_pairs_per_problem=max_pairs_per_problem, workers=workers)  # fmt: skip
+                              max_pairs_per_problem=max_pairs_per_problem, workers=workers,
+                              variants=variants)  # fmt: skip
     with ExitStack() as stack:
         generator = stack.enter_context(
             load_generator(policy, policy_backend or "transformers", url=policy_url, api_key=api_key)

@@ -94,6 +94,7 @@ def fim(
         config, policy=policy, reward_model=reward_model, policy_backend=policy_backend, policy_url=policy_url,
         reward_backend=reward_backend, reward_url=reward_url, api_key=api_key, fim_template=fim_template,
     )  # fmt: skip
+    spec = spec.resolved()  # the bundled models' folders when none is configured
     flags = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "line_mode": line_mode}
     sampling = _completion_settings(config_settings, flags)
     _check(sampling, limit, workers)

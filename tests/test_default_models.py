@@ -1,0 +1,118 @@
+"""The bundled default models: shipped in the package and used wherever no model is configured."""
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+import engine.default_models as default_models
+from engine.errors import CodescalerError
+from engine.model_spec import ModelSpec
+from tests.lsp.conftest import CODESCALER, SERVER_ENV
+from tests.test_cli import run
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENT = "def add(a, b):\n    return \n"
+
+
+@pytest.fixture
+def empty_config(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[completion]\nn = 4\nmax_new_tokens = 24\n")
+    return config
+
+
+def test_rank_without_models_uses_the_bundled_ones(codescaler_cli, empty_config, tmp_path):
+    document = tmp_path / "add.py"
+    document.write_text(DOCUMENT)
+    where = [
+        str(document),
+        "--line",
+        "2",
+        "--col",
+        "12",
+        "--json",
+        "--seed",
+        "3",
+        "--config",
+        str(empty_config),
+    ]
+    unset = run(codescaler_cli, "rank", *where)
+    assert unset.returncode == 0, unset.stderr
+    items = json.loads(unset.stdout)
+    assert items and all({"text", "valid", "score", "reward", "rank", "range"} <= set(item) for item in items)
+    named = run(codescaler_cli, "rank", *where, "--policy", "bundled", "--reward-model", "bundled")
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout) == items  # `bundled` names exactly what an unset model loads
+    problem = run(
+        codescaler_cli, "rank", "--problem", "Add two numbers.", "--json", "--config", str(empty_config)
+    )
+    assert problem.returncode == 0, problem.stderr
+    assert isinstance(json.loads(problem.stdout), list)
+
+
+def test_a_missing_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(default_models, "ROOT", tmp_path)
+    with pytest.raises(CodescalerError, match=r"bundled policy model is missing .* --policy"):
+        ModelSpec().resolved()
+    assert ModelSpec(policy="a", reward_model="b").resolved() == ModelSpec(policy="a", reward_model="b")
+
+
+def test_models_show_names_the_folders_and_cards(codescaler_cli):
+    result = run(codescaler_cli, "models", "show")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"policy: {default_models.ROOT / 'policy'}") and "bundled policy" in lines[0]
+    assert lines[1].startswith(f"reward: {default_models.ROOT / 'reward'}") and "reward model" in lines[1]
+
+
+def test_the_wheel_ships_the_models_within_20_mb(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, cwd=tmp_path,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("codescaler-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {info.filename: info.file_size for info in archive.infolist()}
+    for role in ("policy", "reward"):
+        for name in ("config.json", "model.safetensors", "tokenizer.json", "README.md"):
+            assert f"engine/default_models/{role}/{name}" in shipped
+    models = sum(size for name, size in shipped.items() if name.startswith("engine/default_models/"))
+    assert models <= 20 * 2**20
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[CODESCALER, "lsp"], server_env=SERVER_ENV))
+async def client(lsp_client: LanguageClient):
+    params = types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        initialization_options={"completion": {"n": 4, "max_new_tokens": 24, "debounce_ms": 0}},
+    )
+    await lsp_client.initialize_session(params)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_the_language_server_completes_with_no_model_configured(client: LanguageClient):
+    uri = "file:///tmp/codescaler-default/add.py"
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, DOCUMENT))
+    )
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(1, 11),
+        )
+    )
+    status = await client.protocol.send_request_async("codescaler/stats", None)
+    assert "bundled + bundled" in json.dumps(
+        status._asdict() if hasattr(status, "_asdict") else status, default=str
+    )
+    assert result is not None

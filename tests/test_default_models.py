@@ -59,7 +59,7 @@ def test_rank_without_models_uses_the_bundled_ones(codescaler_cli, empty_config,
 
 def test_a_missing_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(default_models, "ROOT", tmp_path)
-    with pytest.raises(CodescalerError, match=r"bundled policy model is missing .* --policy"):
+    with pytest.raises(CodescalerError, match=r"bundled policy model is missing .*--policy"):
         ModelSpec().resolved()
     assert ModelSpec(policy="a", reward_model="b").resolved() == ModelSpec(policy="a", reward_model="b")
 
@@ -89,9 +89,9 @@ def test_the_wheel_ships_the_models_within_20_mb(tmp_path):
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[CODESCALER, "lsp"], server_env=SERVER_ENV))
 async def client(lsp_client: LanguageClient):
+    settings = {"completion": {"n": 4, "max_new_tokens": 16, "line_mode": "single", "debounce_ms": 0}}
     params = types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"),
-        initialization_options={"completion": {"n": 4, "max_new_tokens": 24, "debounce_ms": 0}},
+        capabilities=client_capabilities("visual-studio-code"), initialization_options=settings
     )
     await lsp_client.initialize_session(params)
     yield
@@ -100,19 +100,20 @@ async def client(lsp_client: LanguageClient):
 
 @pytest.mark.asyncio
 async def test_the_language_server_completes_with_no_model_configured(client: LanguageClient):
-    uri = "file:///tmp/codescaler-default/add.py"
+    """No [models] anywhere (an empty config home): the server loads the bundled pair and suggests."""
+    uri = "file:///tmp/codescaler-default/notes.py"
+    text = "x = 1\n# the value of x is \n"  # the end of a comment: any single line of text is valid there
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, DOCUMENT))
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text))
     )
     result = await client.text_document_inline_completion_async(
         types.InlineCompletionParams(
             context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
             text_document=types.TextDocumentIdentifier(uri),
-            position=types.Position(1, 11),
+            position=types.Position(1, len("# the value of x is ")),
         )
     )
-    status = await client.protocol.send_request_async("codescaler/stats", None)
-    assert "bundled + bundled" in json.dumps(
-        status._asdict() if hasattr(status, "_asdict") else status, default=str
-    )
-    assert result is not None
+    items = result if isinstance(result, list) else result.items
+    assert items and all(item.insert_text.strip() for item in items)
+    stats = await client.protocol.send_request_async("codescaler/stats", None)
+    assert stats.engine.state == "ready" and stats.engine.detail == "models bundled + bundled"

@@ -12,6 +12,7 @@ the interrupted one identically, so its pairs already on disk are recognised and
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import random
@@ -48,6 +49,7 @@ class CurationSummary:
     skipped_done: int = 0
     candidates: int = 0
     variants: int = 0
+    variants_passed: int = 0
     extracted: int = 0
     passed: int = 0
     pairs_written: int = 0
@@ -57,6 +59,7 @@ class CurationSummary:
 
     @property
     def pass_rate(self) -> float | None:
+        """The policy's: variants are counted apart (`variants_passed`)."""
         return self.passed / self.candidates if self.candidates else None
 
 
@@ -89,17 +92,28 @@ def choose_pairs(passing: list, failing: list, cap: int, seed: int) -> list[tupl
 
 
 def reference_variants(problem: Problem, seed: int) -> list[tuple[str, str]]:
-    """(program, origin): the problem's reference solution, its rewrites and its mutants; none without a
-    reference."""
+    """(program, origin): the problem's reference solution, two rewrites of it and four mutants (of the
+    reference and of each rewrite); none without a parsable reference.
+
+    Every one is `ast.unparse`d, the reference too: when passing and failing programs differ in layout,
+    quotes or names, a reward model learns those instead of behaviour (an early bundled model scored
+    94% on held-out mutant pairs that way, and 58% once the surfaces matched)."""
     from training.variants import mutants, rewrites
 
-    reference = problem.tests.reference
-    if not reference:
+    if not problem.tests.reference:
         return []
+    try:
+        reference = ast.unparse(ast.parse(problem.tests.reference))
+    except (SyntaxError, ValueError):
+        return []
+    rewritten = rewrites(reference, seed, limit=2)
+    broken = mutants(reference, seed, limit=2)
+    for offset, rewrite in enumerate(rewritten, 1):
+        broken += mutants(rewrite, seed + offset, limit=1)
     return [
         (reference, "reference"),
-        *((code, "rewrite") for code in rewrites(reference, seed, limit=2)),
-        *((code, "mutant") for code in mutants(reference, seed, limit=4)),
+        *((code, "rewrite") for code in rewritten),
+        *((code, "mutant") for code in broken),
     ]
 
 
@@ -146,8 +160,9 @@ def curate(
             verdicts = list(verify_many(checks, workers=options.workers, progress=False))
             for verdict in verdicts:
                 summary.statuses[verdict.status] = summary.statuses.get(verdict.status, 0) + 1
-            summary.passed += sum(v.passed for v in verdicts)
             judged = list(zip(runnable, verdicts, strict=True))
+            summary.passed += sum(v.passed for (_, origin), v in judged if origin == "policy")
+            summary.variants_passed += sum(v.passed for (_, origin), v in judged if origin != "policy")
             passing = distinct((code, (origin, v)) for (code, origin), v in judged if v.passed)
             failing = distinct((code, (origin, v)) for (code, origin), v in judged if not v.passed)
             chosen = choose_pairs(passing, failing, options.max_pairs_per_problem, seed)

@@ -53,7 +53,9 @@ def output_row(result: ScoredCandidate) -> dict[str, Any]:
 
 
 def score(
-    model: str = typer.Option(..., "--model", "-m", help="Reward model: local folder or hub id."),
+    model: str = typer.Option(
+        "bundled", "--model", "-m", help="Reward model: local folder or hub id (default: the bundled one)."
+    ),
     backend: str = typer.Option("transformers", help="transformers | vllm | http"),
     url: str | None = typer.Option(
         None, help="Base URL of a vLLM server started with --runner pooling (http)."

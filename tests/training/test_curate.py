@@ -3,6 +3,7 @@ kill with nothing lost or doubled; the command end to end with the tiny policy."
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -15,8 +16,10 @@ import pytest
 
 from engine.reward.model_source import load_tokenizer
 from training.curation import CurationOptions, curate
+from training.data.benchmarks import MBPPPLUS_PATH
 from training.data.pairs import read_pairs
 from training.data.problems import load_problems
+from training.verify import verify_many
 
 from .scripted_policy import ScriptedPolicy, humaneval_answers
 
@@ -110,3 +113,29 @@ def test_curate_command_with_the_tiny_policy(codescaler_cli, tiny_models, tmp_pa
     bad = subprocess.run([*command[:-3], "-n", "1", "--out", str(tmp_path / "x.jsonl")], capture_output=True,
                          text=True, timeout=300)  # fmt: skip
     assert bad.returncode == 1 and "-n must be at least 2" in bad.stderr
+
+
+@pytest.mark.skipif(not MBPPPLUS_PATH.is_file(), reason="MBPP+ is not next to the repository")
+def test_variants_join_the_samples_and_the_sandbox_decides_their_side(tokenizer, tmp_path):
+    mbpp = load_problems("mbppplus", limit=3)
+    wrong = {problem.question: ["def nothing():\n    return None"] for problem in mbpp.values()}
+    policy = ScriptedPolicy(tokenizer, wrong)
+    out = tmp_path / "pairs.jsonl"
+    options = CurationOptions(n=2, max_pairs_per_problem=20, workers=2, variants=True)
+    summary = curate(mbpp, policy, out, options, policy_name="scripted", progress=False)
+    pairs = read_pairs(out)
+    assert summary.candidates == 6 and summary.passed == 0  # the policy's program fails everywhere
+    assert summary.variants > 3 * 3 and 3 <= summary.variants_passed < summary.variants
+    assert summary.pass_rate == 0.0
+    origins = {(p.provenance["pos_origin"], p.provenance["neg_origin"]) for p in pairs}
+    assert ("reference", "policy") in origins and ("reference", "mutant") in origins
+    assert all(p.provenance["pos_origin"] != "policy" for p in pairs)
+    # Every side is what the sandbox said, whatever the variant was meant to be.
+    checks = [(mbpp[p.provenance["task_id"]], code) for p in pairs for code in (p.code_pos, p.code_neg)]
+    verdicts = list(verify_many(checks, workers=2, progress=False))
+    assert [v.passed for v in verdicts] == [True, False] * len(pairs)
+    # The reference joins in the variants' layout, so layout never tells the two sides apart.
+    references = {ast.unparse(ast.parse(p.tests.reference)) for p in mbpp.values()}
+    assert references <= {p.code_pos for p in pairs}
+    assert all(ast.unparse(ast.parse(code)) == code for p in pairs if p.provenance["neg_origin"] == "mutant"
+               for code in (p.code_pos, p.code_neg))  # fmt: skip

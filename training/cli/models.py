@@ -14,7 +14,7 @@ models_app = typer.Typer(help="The bundled default models.", no_args_is_help=Tru
 @models_app.command("build-default")
 def build_default(
     out: Path = typer.Argument(..., help="Build folder: policy/ and reward/ (what ships) and work/."),
-    config: str = typer.Option("cpu", help="cpu (about 30 min on 2 cores: the shipped models) | gpu | smoke"),
+    config: str = typer.Option("cpu", help="cpu (about 35 min on 2 cores: the shipped models) | gpu | smoke"),
     seed: int = typer.Option(0, help="Seeds every stage."),
     mbpp: str = typer.Option("", help="EvalPlus MbppPlus.json (default: the copy next to the repository)."),
     evaluate: bool = typer.Option(

@@ -45,9 +45,12 @@ def quality_section(stages: dict[str, Any]) -> str:
     if not evaluation:
         return "Not measured in this build (it ran with `--no-evaluate`).\n"
     rows = []
-    rm = evaluation["rm"]["report"]
-    rows.append(("Reward model pairwise accuracy, held-out MBPP+ pairs", f"{_pct(rm['accuracy'])}{_interval(rm)}",
-                 f"{rm['pairs']} pairs"))  # fmt: skip
+    for name, label in (("rm", "all"), ("rm-mutants", "the rejected program a one-edit mutant")):
+        if name not in evaluation:
+            continue
+        rm = evaluation[name]["report"]
+        rows.append((f"Reward model pairwise accuracy, held-out MBPP+ pairs: {label}",
+                     f"{_pct(rm['accuracy'])}{_interval(rm)}", f"{rm['pairs']} pairs"))  # fmt: skip
     bon = evaluation["bon"]["report"]
     size = bon["pool_size"]["max"]
     for name in ("rm", "random", "first", "logprob", "oracle"):
@@ -64,11 +67,11 @@ def quality_section(stages: dict[str, Any]) -> str:
     table = "| measurement | result | on |\n|---|---|---|\n" + "".join(
         f"| {a} | {b} | {c} |\n" for a, b, c in rows
     )
-    commands = "\n".join(
-        f"    codescaler {' '.join(run['argv'])}    # {run['seconds']:.0f} s" for run in evaluation.values()
-    )
+    commands = "\n".join(f"    codescaler {' '.join(run['argv'])}" for run in evaluation.values())
     return (
-        f"{table}\nMeasured by the build with these commands (paths are the build folder's):\n\n{commands}\n"
+        f"{table}\nMeasured by the build with these commands (paths are the build folder's; on an installed "
+        "copy `--policy bundled --reward-model bundled` name the same models, and a build's `work/` folder "
+        f"holds the held-out pairs):\n\n{commands}\n"
     )
 
 

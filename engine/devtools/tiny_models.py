@@ -126,14 +126,24 @@ def build_tiny_models(out_dir: str | Path, spec: TinySpec = TinySpec()) -> dict[
     return {name: out / name for name in built}
 
 
+def qwen3_config(tokenizer, **fields):
+    """A `Qwen3Config` with `fields` (sizes, tying, labels) over the tokenizer's vocabulary, with its end
+    token as BOS and EOS and its pad token, as Qwen's own configs have them."""
+    from transformers import Qwen3Config
+
+    eos = tokenizer.eos_token_id
+    return Qwen3Config(
+        vocab_size=len(tokenizer), bos_token_id=eos, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id,
+        **fields,
+    )  # fmt: skip
+
+
 def _build_into(out: Path, spec: TinySpec) -> dict[str, Path]:
     import torch
-    from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3ForSequenceClassification
+    from transformers import Qwen3ForCausalLM, Qwen3ForSequenceClassification
 
     tokenizer = build_tokenizer(spec)
-    eos = tokenizer.eos_token_id
-    common = dict(
-        vocab_size=len(tokenizer),
+    shape = dict(
         hidden_size=spec.hidden_size,
         intermediate_size=spec.intermediate_size,
         num_hidden_layers=spec.num_hidden_layers,
@@ -141,19 +151,18 @@ def _build_into(out: Path, spec: TinySpec) -> dict[str, Path]:
         num_key_value_heads=spec.num_key_value_heads,
         head_dim=spec.head_dim,
         max_position_embeddings=spec.max_position_embeddings,
-        bos_token_id=eos,
-        eos_token_id=eos,
-        pad_token_id=tokenizer.pad_token_id,
     )
     paths = {"policy": out / "policy", "reward": out / "reward"}
 
     torch.manual_seed(spec.seed)
-    policy = Qwen3ForCausalLM(Qwen3Config(**common, tie_word_embeddings=True))
+    policy = Qwen3ForCausalLM(qwen3_config(tokenizer, **shape, tie_word_embeddings=True))
     policy.save_pretrained(paths["policy"])
     tokenizer.save_pretrained(paths["policy"])
 
     torch.manual_seed(spec.seed + 1)
-    reward = Qwen3ForSequenceClassification(Qwen3Config(**common, tie_word_embeddings=False, num_labels=1))
+    reward = Qwen3ForSequenceClassification(
+        qwen3_config(tokenizer, **shape, tie_word_embeddings=False, num_labels=1)
+    )
     # The default init (std 0.02) makes every score ~0; a wider head spreads scores so rankings differ.
     torch.nn.init.normal_(reward.score.weight, std=spec.score_head_std)
     reward.save_pretrained(paths["reward"])

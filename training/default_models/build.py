@@ -121,13 +121,8 @@ class Build:
 
     def __init__(self, out: Path, config: BuildConfig, seed: int, mbpp: str, evaluate: bool, progress: bool):
         self.out, self.work = out, out / "work"
-        self.config, self.seed, self.mbpp, self.evaluate, self.progress = (
-            config,
-            seed,
-            mbpp,
-            evaluate,
-            progress,
-        )
+        self.config, self.seed, self.mbpp = config, seed, mbpp
+        self.evaluate, self.progress = evaluate, progress
         self.work.mkdir(parents=True, exist_ok=True)
         self.settings = {
             "config": asdict(config),
@@ -142,11 +137,9 @@ class Build:
     def _check_settings(self) -> None:
         path = self.work / "settings.json"
         if path.exists():
-            before = json.loads(path.read_text())
-            if before != json.loads(json.dumps(self.settings)):
-                changed = sorted(
-                    k for k in self.settings if before.get(k) != json.loads(json.dumps(self.settings))[k]
-                )
+            before, now = json.loads(path.read_text()), json.loads(json.dumps(self.settings))
+            if before != now:
+                changed = sorted(key for key in now if before.get(key) != now[key])
                 raise CodescalerError(
                     f"{self.out} holds a build with other settings ({', '.join(changed)} differ): "
                     "use a new folder, or the same --config, --seed and --mbpp to resume"
@@ -217,9 +210,10 @@ class Build:
         import torch
         from transformers import AutoTokenizer
 
+        from engine.devtools.tiny_models import qwen3_config
         from engine.prompts.builder import problem_prompt
         from training.default_models.corpus import docstring_tasks, training_texts
-        from training.default_models.lm_pretraining import pack, pretrain, qwen3_config
+        from training.default_models.lm_pretraining import pack, pretrain
 
         tokenizer = AutoTokenizer.from_pretrained(self.work / "tokenizer")
         files = self._files()
@@ -233,7 +227,7 @@ class Build:
         rows = pack(texts, tokenizer, options.window)
         log.info("policy data: %d examples (%d docstring tasks, %d MBPP+ answers), %d windows of %d tokens",
                  len(texts), len(instructions), len(mbpp), len(rows), options.window)  # fmt: skip
-        config = qwen3_config(self.config.shape, tokenizer, tie_word_embeddings=True)
+        config = qwen3_config(tokenizer, **asdict(self.config.shape), tie_word_embeddings=True)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         model, summary = pretrain(rows, config, options, self.work / "policy.ckpt", device, self.progress)
         _save(model, tokenizer, self.out / "policy")
@@ -258,14 +252,14 @@ class Build:
                              progress=self.progress)  # fmt: skip
         rows = read_pairs(pairs)
         held = [pair for pair in rows if self._is_held_out(pair.provenance["task_id"])]
-        write_pairs(self.work / "pairs.train.jsonl", [pair for pair in rows if pair not in held])
+        train = [pair for pair in rows if not self._is_held_out(pair.provenance["task_id"])]
+        write_pairs(self.work / "pairs.train.jsonl", train)
         write_pairs(self.work / "pairs.heldout.jsonl", held)
         origins: dict[str, int] = {}
         for pair in rows:
             key = f"{pair.provenance.get('pos_origin')}>{pair.provenance.get('neg_origin')}"
             origins[key] = origins.get(key, 0) + 1
-        train = len(rows) - len(held)
-        return {**summary_row(summary), "train_pairs": train, "heldout_pairs": len(held),
+        return {**summary_row(summary), "train_pairs": len(train), "heldout_pairs": len(held),
                 "heldout_problems": sum(self._is_held_out(t) for t in problems), "pair_origins": origins}  # fmt: skip
 
     def _reward(self) -> dict[str, Any]:

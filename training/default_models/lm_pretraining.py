@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +45,6 @@ class PretrainOptions:
     weight_decay: float = 0.1
     checkpoint_steps: int = 100
     seed: int = 0
-
-
-def qwen3_config(shape: PolicyShape, tokenizer: Any, **extra: Any) -> Any:
-    from transformers import Qwen3Config
-
-    eos = tokenizer.eos_token_id
-    return Qwen3Config(
-        vocab_size=len(tokenizer), **asdict(shape), bos_token_id=eos, eos_token_id=eos,
-        pad_token_id=tokenizer.pad_token_id, **extra,
-    )  # fmt: skip
 
 
 def pack(texts: list[str], tokenizer: Any, window: int) -> Any:

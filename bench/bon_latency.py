@@ -8,8 +8,9 @@ p50/p95 of the whole request and the mean split into generation, cleaning, valid
 
 GPU mode times the model work at production shapes with random bf16 weights: a Qwen3-0.6B-shaped policy
 sampling N=8 x 64 new tokens after a 1,500-token context (plain `generate`, `generate` with a static KV
-cache and `torch.compile`, and codescaler's `GraphSampler`), and a Qwen3-1.7B-shaped reward model scoring the 8 candidates, with and without
-prefix sharing. Cleaning and validation are CPU work: the CPU mode measures them.
+cache and `torch.compile`, and codescaler's `GraphSampler`, with its one-row prefill timed apart), and a
+Qwen3-1.7B-shaped reward model scoring the 8 candidates, with and without prefix sharing. Cleaning and
+validation are CPU work: the CPU mode measures them.
 
     python bench/bon_latency.py --device cuda [--json out.json]
 """
@@ -209,7 +210,16 @@ def bench_cuda(args: argparse.Namespace) -> dict:
             timed(lambda i=i: sampler.sample(ids, 8, 64, 0.8, 0.95, seed=i), sync)[0]
             for i in range(args.repeats)
         ]
-        report["generation_graph_sampler"] = {**summary(runs), "first_call_s": warm_s}
+        with torch.inference_mode():  # the one-row prefill and the copy into the 8 rows, alone
+            prefill = [timed(lambda: sampler._prefill(ids, 8, "cuda"), sync)[0] for _ in range(args.repeats)]
+        from torch._dynamo.utils import counters
+
+        report["generation_graph_sampler"] = {
+            **summary(runs),
+            "first_call_s": warm_s,
+            "prefill": summary(prefill),
+            "cudagraph_skips": dict(counters["inductor"]).get("cudagraph_skips", 0),
+        }
         print("graph_sampler", report["generation_graph_sampler"], flush=True)
     except Exception as exc:
         report["generation_graph_sampler"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}

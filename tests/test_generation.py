@@ -145,3 +145,59 @@ def test_generator_with_graph_decode_cuts_and_cancels(tiny_models):
     cancel.set()
     with pytest.raises(Cancelled):
         graph.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=12), cancel)
+
+
+def test_draw_keeps_to_the_top_k_nucleus_with_its_probabilities():
+    import torch
+
+    from engine.generation.graph_sampler import draw_top_p
+
+    torch.manual_seed(0)
+    logits = torch.tensor([3.0, 2.5, 2.0, 1.0, 0.5, 0.0, -1.0, -2.0]).log_softmax(-1)
+    draws = 40_000
+    noise = torch.rand(draws, 4)  # k = 4
+    rows = logits.expand(draws, -1)
+    counts = torch.bincount(draw_top_p(rows, 1.0, 1.0, noise), minlength=8) / draws
+    expected = torch.cat([logits[:4].softmax(-1), torch.zeros(4)])
+    assert torch.allclose(counts, expected, atol=0.01)
+    nucleus = torch.bincount(draw_top_p(rows, 1.0, 0.6, noise), minlength=8) / draws
+    assert nucleus[2:].sum() == 0 and nucleus[0] > nucleus[1] > 0  # 3.0 and 2.5 hold over 60%
+    cold = draw_top_p(rows, torch.tensor(1e-3), torch.tensor(1.0), noise)
+    assert cold.eq(0).all()
+
+
+def test_graph_sampler_stops_once_every_row_has_stopped(hf):
+    from engine.generation.graph_sampler import GraphSampler
+
+    sampler = GraphSampler(hf.model, max_cache_len=256, compile=False)
+    ids = hf.tokenizer(PROMPT)["input_ids"]
+    greedy, _ = sampler.sample(ids, 2, 12, temperature=1e-4, top_p=1.0, seed=0)
+    assert greedy.shape == (2, 12)
+    stop = greedy[0, 4].item()  # the greedy rows reach it at step 4 (or earlier)
+    first = greedy[0].tolist().index(stop)
+    cut, logprobs = sampler.sample(ids, 2, 12, temperature=1e-4, top_p=1.0, seed=0, stop_ids=[stop],
+                                   check_every=2)  # fmt: skip
+    assert cut.shape == logprobs.shape == (2, first + 1 + (first + 1) % 2)  # the next check after it
+    assert cut.tolist() == greedy[:, : cut.shape[1]].tolist()
+    never, _ = sampler.sample(ids, 2, 12, temperature=1e-4, top_p=1.0, seed=0, stop_ids=[-5], check_every=2)
+    assert never.shape == (2, 12)
+
+
+def test_compiled_decode_step_equals_eager_and_keeps_one_graph(hf):
+    """The compiled step (Inductor here on CPU; CUDA graphs on a GPU) must trace the in-graph draw and
+    not recompile when a request brings another temperature or top-p."""
+    import torch
+    from torch._dynamo.utils import counters
+
+    from engine.generation.graph_sampler import GraphSampler
+
+    ids = hf.tokenizer(PROMPT)["input_ids"]
+    eager = GraphSampler(hf.model, max_cache_len=64, compile=False)
+    compiled = GraphSampler(hf.model, max_cache_len=64, compile=True)
+    for seed, temperature, top_p in ((3, 0.9, 0.9), (5, 0.6, 0.8)):
+        want = eager.sample(ids, 4, 10, temperature, top_p, seed=seed)
+        got = compiled.sample(ids, 4, 10, temperature, top_p, seed=seed)
+        assert torch.equal(got[0], want[0]) and torch.allclose(got[1], want[1], atol=1e-5)
+        if seed == 3:
+            frames = counters["frames"]["ok"]
+    assert counters["frames"]["ok"] == frames

@@ -83,6 +83,7 @@ class TransformersGenerator(Generator):
                 options.top_p,
                 options.seed,
                 cancel,
+                stop_ids=sorted(end for end in ends if end is not None),
             )
             if cancel is not None and cancel.is_set():
                 raise Cancelled()

@@ -2,14 +2,16 @@
 
 The order matters:
 
-1. `indentation` first, so that every later filter (and tree-sitter, for which Python's indentation is
+1. `garbled` first: no later filter should reason about characters the model never meant (a U+FFFD
+   from a token cut inside a character, stray control characters).
+2. `indentation` next, so that every later filter (and tree-sitter, for which Python's indentation is
    syntax) sees the completion indented like the document.
-2. `scope_end` cuts what runs past the cursor's scope, leaving the scope's closing line at the end...
-3. ...where `suffix_repeat` can see that it repeats the document below the cursor and cut it.
-4. `repetition` then cuts loops in what is left (most runaway text is already gone).
-5. `trim` cleans the whitespace the cuts left at the ends.
-6. `auto_closing` needs the completion's true last characters, so it runs after trimming.
-7. `near_empty` last: it drops whatever the filters before it reduced to nothing.
+3. `scope_end` cuts what runs past the cursor's scope, leaving the scope's closing line at the end...
+4. ...where `suffix_repeat` can see that it repeats the document below the cursor and cut it.
+5. `repetition` then cuts loops in what is left (most runaway text is already gone).
+6. `trim` cleans the whitespace the cuts left at the ends.
+7. `auto_closing` needs the completion's true last characters, so it runs after trimming.
+8. `near_empty` last: it drops whatever the filters before it reduced to nothing.
 
 `dedupe` then runs over the survivors, comparing completions as cleaned.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from engine.cleaning.auto_closing import auto_closing
 from engine.cleaning.common import ItemFilter, ListFilter
 from engine.cleaning.dedupe import dedupe
+from engine.cleaning.garbled import garbled
 from engine.cleaning.indentation import indentation
 from engine.cleaning.near_empty import near_empty
 from engine.cleaning.repetition import repetition
@@ -30,6 +33,7 @@ from engine.cleaning.trim import trim
 from engine.document import Completion, DocumentContext
 
 ITEM_FILTERS: tuple[tuple[str, ItemFilter], ...] = (
+    ("garbled", garbled),
     ("indentation", indentation),
     ("scope_end", scope_end),
     ("suffix_repeat", suffix_repeat),

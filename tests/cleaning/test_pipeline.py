@@ -22,6 +22,7 @@ def test_golden(case):
 
 def test_the_order_is_the_documented_one():
     assert FILTER_NAMES == [
+        "garbled",
         "indentation",
         "scope_end",
         "suffix_repeat",
@@ -43,18 +44,21 @@ def test_dropped_counts_per_filter_and_survivors_in_input_order():
         Completion("a + b\n    return a + b\n    return a + b", index=4),  # repetition: only a loop
         Completion(")", index=5),  # near_empty
         Completion("\n\nprint(add(1, 2))", index=6),  # suffix_repeat: only the next line again
+        Completion("\x00\x07", index=7),  # cut to nothing by garbled, then near_empty
+        Completion("a * b\ufffd", index=8),  # cut by garbled, survives
     ]
     result = clean(completions, context)
     assert isinstance(result, CleaningResult)
-    assert [(c.index, c.text) for c in result.completions] == [(0, "a + b"), (2, "b + a")]
+    assert [(c.index, c.text) for c in result.completions] == [(0, "a + b"), (2, "b + a"), (8, "a * b")]
     assert result.dropped == {
+        "garbled": 0,
         "indentation": 0,
         "scope_end": 0,
         "suffix_repeat": 1,
         "repetition": 1,
         "trim": 0,
         "auto_closing": 0,
-        "near_empty": 2,
+        "near_empty": 3,
         "dedupe": 1,
     }
 

@@ -62,6 +62,15 @@ def engine(tiny_models, tmp_path_factory):
     stop_server(process, log)
 
 
+def test_start_up_lines_name_the_models_and_the_address(tiny_models, tmp_path):
+    process, port, log = start_server(tiny_models, tmp_path)
+    stop_server(process, log)
+    lines = (tmp_path / f"serve-{port}.log").read_text().splitlines()
+    loading = f"codescaler engine: loading models {tiny_models['policy']} + {tiny_models['reward']}"
+    assert loading in lines and f"codescaler engine ready on ws://127.0.0.1:{port}" in lines
+    assert lines.index(loading) < lines.index(f"codescaler engine ready on ws://127.0.0.1:{port}")
+
+
 def stats(url):
     http = url.replace("ws://", "http://")
     return httpx.get(f"{http}/stats", headers={"Authorization": f"Bearer {TOKEN}"}).json()

@@ -72,6 +72,7 @@ def serve(
         fim_template=fim_template,
         graph_decode=graph_decode,
     )
+    print(f"codescaler engine: loading models {spec.label}", flush=True)
     with ExitStack() as stack:
         generator, scorer = spec.load(stack)
         service = EngineService(

@@ -108,7 +108,9 @@ class LocalEngine(Engine):
 
         generator, scorer = self.spec.load(self._stack)
         limits = Limits(max_n=64, max_new_tokens=1024, max_payload_bytes=64 << 20)
-        return EngineService(generator, scorer, fim_template=self.spec.fim_template, limits=limits)
+        return EngineService(
+            generator, scorer, fim_template=self.spec.fim_template, models=self.spec.label, limits=limits
+        )
 
     def _loaded(self, future: asyncio.Future) -> None:
         if future.cancelled():

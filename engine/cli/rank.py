@@ -62,11 +62,11 @@ def _rank_remote(
     url: str, token: str | None, context: Any, problem: str, language: str | None, request: dict
 ) -> dict:
     from engine.serve.client import EngineClient
+    from engine.serve.remote_ranker import document_fields
 
     message = {"type": "rank", **request}
     if context is not None:
-        message["document"] = {"text": context.text, "offset": context.offset, "language": context.language,
-                               "path": context.path}  # fmt: skip
+        message["document"] = document_fields(context)
     else:
         message.update(problem=problem, language=language or "python")
     with EngineClient(url, token) as client:

@@ -79,6 +79,7 @@ def serve(
             generator,
             scorer,
             fim_template=spec.fim_template,
+            models=spec.label,
             limits=Limits(max_n=max_n, max_new_tokens=max_new_tokens, max_payload_bytes=max_payload_bytes),
             workers=workers,
             max_batch_tokens=max_batch_tokens,

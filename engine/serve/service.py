@@ -55,6 +55,7 @@ class EngineService:
         scorer: RewardScorer,
         *,
         fim_template: str | None = None,
+        models: str = "",
         limits: Limits | None = None,
         workers: int = 4,
         max_batch_tokens: int = 16384,
@@ -63,6 +64,7 @@ class EngineService:
         self.generator = SerialGenerator(generator)
         self.scorer = scorer
         self.fim_template = fim_template
+        self.models = models  # as a user names them, for stats: which models answer
         self.limits = limits or Limits()
         self.batcher = ScoreBatcher(scorer, max_batch_tokens, max_wait_s)
         # Score requests get their own threads: in the rank pool they would queue behind ranks that wait
@@ -133,6 +135,7 @@ class EngineService:
     def stats(self) -> dict[str, Any]:
         latencies = list(self.latencies)
         return {
+            "models": self.models,
             **self.counts,
             "in_flight": self.in_flight,
             "score_queue_depth": self.batcher.depth,

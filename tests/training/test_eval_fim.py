@@ -266,3 +266,48 @@ def test_bad_input_is_one_line(codescaler_cli, tiny_models, tmp_path, args, mess
     assert len(lines) == 1 and lines[0].startswith("codescaler: error: ") and message in lines[0], (
         result.stderr
     )
+
+
+def test_through_a_running_engine_gives_the_in_process_results(
+    codescaler_cli, tiny_models, single_line, tmp_path
+):
+    """`--engine` measures the deployed `codescaler serve`: same models and seed, same records; the
+    settings say which engine and models answered, and a resume against another engine is refused."""
+    from tests.test_serve import TOKEN, start_server, stop_server
+
+    common = ["eval", "fim", *data_args(single_line), "--limit", "2", "-n", "3", "--max-new-tokens", "12",
+              "--workers", "2"]  # fmt: skip
+    local = run(codescaler_cli, *common, *models(tiny_models), "--out", str(tmp_path / "local"))
+    assert local.returncode == 0, local.stderr[-2000:]
+    process, port, log = start_server(tiny_models, tmp_path)
+    try:
+        engine = ["--engine", f"ws://127.0.0.1:{port}", "--out", str(tmp_path / "remote")]
+        refused = run(codescaler_cli, *common, *engine)
+        remote = run(codescaler_cli, *common, *engine, "--token", TOKEN)
+    finally:
+        stop_server(process, log)
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+        f"codescaler: error: the engine at ws://127.0.0.1:{port} refused the connection (401): pass the engine's "
+        "token (--token)"
+    ]
+    assert remote.returncode == 0, remote.stderr[-2000:]
+    assert remote.stdout == local.stdout
+
+    def records(folder: str) -> list[dict]:
+        rows = [json.loads(line) for line in (tmp_path / folder / "results.jsonl").read_text().splitlines()]
+        return [
+            {key: row[key] for key in ("task_id", "top", "first", "oracle", "candidates")} for row in rows
+        ]
+
+    assert records("remote") == records("local")
+    settings = json.loads((tmp_path / "remote" / "report.json").read_text())["settings"]
+    assert settings["engine"] == f"ws://127.0.0.1:{port}"
+    assert settings["models"] == f"{tiny_models['policy']} + {tiny_models['reward']}"
+    assert (
+        f"Engine ws://127.0.0.1:{port} (models {settings['models']})"
+        in (tmp_path / "remote" / "report.md").read_text()
+    )
+    moved = run(
+        codescaler_cli, *common, "--engine", f"ws://127.0.0.1:{port + 1}", "--out", str(tmp_path / "remote")
+    )
+    assert moved.returncode == 1 and "cannot reach the engine" in moved.stderr  # no engine there now

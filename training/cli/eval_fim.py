@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from engine.cli.engine_options import ENGINE_TOKEN, ENGINE_URL, engine_endpoint
 from engine.cli.model_options import (
     API_KEY,
     CONFIG,
@@ -51,6 +52,17 @@ def _check(sampling: dict[str, Any], limit: int | None, workers: int | None) -> 
         raise CodescalerError("--limit and --workers must be at least 1")
 
 
+def _model_settings(spec: Any, engine_url: str | None, token: str | None) -> dict[str, Any]:
+    """What answers the completions, for the recorded settings (a resumed run must not mix engines)."""
+    if engine_url:
+        from engine.serve.remote_ranker import served_models
+
+        return {"engine": engine_url, "models": served_models(engine_url, token)}
+    spec = spec.resolved()  # the bundled models' folders when none is configured
+    return {"policy": spec.policy, "reward_model": spec.reward_model, "policy_backend": spec.policy_backend,
+            "reward_backend": spec.reward_backend, "fim_template": spec.fim_template}  # fmt: skip
+
+
 def fim(
     set_name: str | None = typer.Option(
         None, "--set", help="single | multi: the bundled HumanEval-Infilling set (default single)."
@@ -65,6 +77,8 @@ def fim(
     reward_url: str | None = REWARD_URL,
     api_key: str | None = API_KEY,
     fim_template: str | None = FIM_TEMPLATE,
+    engine_url: str | None = ENGINE_URL,
+    token: str | None = ENGINE_TOKEN,
     n: int | None = typer.Option(None, "-n", help="Candidates to sample per task (default 8)."),
     max_new_tokens: int | None = typer.Option(None, help="Longest candidate, in tokens (default 64)."),
     temperature: float | None = typer.Option(None, help="Sampling temperature, 0 = greedy (default 0.8)."),
@@ -82,6 +96,7 @@ def fim(
     Each gap is completed as the editor would complete it, every cleaned candidate runs against the tests
     in the sandbox, and the rates come with 95% bootstrap intervals."""
     from engine.best_of_n import BestOfN, RankOptions
+    from engine.serve.remote_ranker import RemoteRanker
     from training.cli.evaluate import _write_report
     from training.evaluation import infilling
     from training.evaluation.append_log import AppendLog
@@ -94,21 +109,28 @@ def fim(
         config, policy=policy, reward_model=reward_model, policy_backend=policy_backend, policy_url=policy_url,
         reward_backend=reward_backend, reward_url=reward_url, api_key=api_key, fim_template=fim_template,
     )  # fmt: skip
-    spec = spec.resolved()  # the bundled models' folders when none is configured
     flags = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "line_mode": line_mode}
     sampling = _completion_settings(config_settings, flags)
     _check(sampling, limit, workers)
     tasks = infilling.load_tasks(path, limit)
-    settings = {"data": str(path.resolve()), "policy": spec.policy, "reward_model": spec.reward_model,
-                "policy_backend": spec.policy_backend, "reward_backend": spec.reward_backend,
-                "fim_template": spec.fim_template, "seed": seed, **sampling}  # fmt: skip
+    engine_url, token = engine_endpoint(config_settings, engine_url, token)
+    settings = {
+        "data": str(path.resolve()),
+        "seed": seed,
+        **sampling,
+        **_model_settings(spec, engine_url, token),
+    }
     log = None
     if out is not None:
         infilling.check_settings(out, settings)
         log = AppendLog(out / "results.jsonl")
     with ExitStack() as stack:
         left = [task for task in tasks if log is None or task.task_id not in log]
-        engine = BestOfN(*spec.load(stack), spec.fim_template) if left else None  # resumed: nothing to load
+        engine: Any = None  # resumed with nothing left: nothing to load or connect to
+        if left and engine_url:
+            engine = stack.enter_context(RemoteRanker(engine_url, token))
+        elif left:
+            engine = BestOfN(*spec.load(stack), spec.fim_template)
         options = RankOptions(**sampling)
         verify = infilling.sandbox_verifier(workers)
         records = infilling.evaluate(engine, tasks, options, seed, verify, log, progress=not quiet)  # type: ignore[arg-type]

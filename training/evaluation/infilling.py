@@ -336,6 +336,12 @@ def detail_line(summary: dict[str, Any]) -> str:
     )
 
 
+def _models_line(settings: dict[str, Any]) -> str:
+    if "engine" in settings:
+        return f"Engine {settings['engine']} (models {settings['models']})"
+    return f"Policy `{settings['policy']}`, reward model `{settings['reward_model']}`"
+
+
 def markdown(label: str, summary: dict[str, Any], settings: dict[str, Any]) -> str:
     """report.md: the pass-rate table and the counts, for pasting into notes."""
     rows = ["| picker | pass rate | 95% interval | passed |", "|---|---|---|---|"]
@@ -351,7 +357,7 @@ def markdown(label: str, summary: dict[str, Any], settings: dict[str, Any]) -> s
     lines = [
         f"# HumanEval-Infilling ({label})",
         "",
-        f"Policy `{settings['policy']}`, reward model `{settings['reward_model']}`; n={settings['n']}, "
+        f"{_models_line(settings)}; n={settings['n']}, "
         f"max_new_tokens={settings['max_new_tokens']}, temperature={settings['temperature']}, "
         f"line mode {settings['line_mode']}, seed {settings['seed']}; {summary['tasks']} tasks.",
         "",

@@ -25,18 +25,17 @@ from engine.generation.base import Generator
 from training.data.pairs import Pair, PairWriter, normalise_code
 from training.problems import Problem
 from training.progress import ProgressBar
-from training.sampling import problem_seed, sample_programs
+from training.sampling import SamplingSettings, problem_seed, sample_programs
 
 log = logging.getLogger(__name__)
 
 
+CURATION_SAMPLING = SamplingSettings(max_new_tokens=1024)  # whole programs: room for long solutions
+
+
 @dataclass(frozen=True)
 class CurationOptions:
-    n: int = 8
-    max_new_tokens: int = 1024
-    temperature: float = 0.8
-    top_p: float = 0.95
-    seed: int = 0
+    sampling: SamplingSettings = CURATION_SAMPLING
     max_pairs_per_problem: int = 8
     language: str = "python"
     workers: int | None = None
@@ -147,9 +146,8 @@ def curate(
                 summary.skipped_done += 1
                 bar.update()
                 continue
-            seed = problem_seed(options.seed, task_id)
-            samples = sample_programs(generator, problem.question, options.n, options.max_new_tokens,
-                                      options.temperature, options.top_p, seed, options.language)  # fmt: skip
+            seed = problem_seed(options.sampling.seed, task_id)
+            samples = sample_programs(generator, problem.question, options.sampling, seed, options.language)
             codes = [(sample.code, "policy") for sample in samples]
             summary.candidates += len(codes)
             summary.extracted += sum(bool(code.strip()) for code, _ in codes)
@@ -167,8 +165,7 @@ def curate(
             failing = distinct((code, (origin, v)) for (code, origin), v in judged if not v.passed)
             chosen = choose_pairs(passing, failing, options.max_pairs_per_problem, seed)
             provenance = {"task_id": task_id, "source": problem.source, "policy": policy_name, "seed": seed,
-                          "sampling": {"n": options.n, "temperature": options.temperature, "top_p": options.top_p,
-                                       "max_new_tokens": options.max_new_tokens}}  # fmt: skip
+                          "sampling": {key: value for key, value in asdict(options.sampling).items() if key != "seed"}}  # fmt: skip
             for (pos, (pos_origin, pos_verdict)), (neg, (neg_origin, neg_verdict)) in chosen:
                 pair = Pair(problem.question, pos, neg, {**provenance, "pos_status": pos_verdict.status,
                             "neg_status": neg_verdict.status, "neg_detail": neg_verdict.detail,

@@ -19,6 +19,18 @@ def problem_seed(seed: int, task_id: str) -> int:
 
 
 @dataclass(frozen=True)
+class SamplingSettings:
+    """How programs are sampled for a problem statement, in curation and in best-of-N pools alike. `seed`
+    is the run's: each problem samples with `problem_seed(seed, task_id)`."""
+
+    n: int = 8
+    max_new_tokens: int = 512
+    temperature: float = 0.8
+    top_p: float = 0.95
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class SampledProgram:
     code: str  # "" when the response holds no code block
     response: str
@@ -29,15 +41,15 @@ class SampledProgram:
 def sample_programs(
     generator: Generator,
     question: str,
-    n: int,
-    max_new_tokens: int,
-    temperature: float,
-    top_p: float,
+    settings: SamplingSettings,
     seed: int | None,
     language: str = "python",
 ) -> list[SampledProgram]:
+    """`settings.n` programs for `question`, sampled with `seed` (the problem's, not the run's)."""
     prompt = problem_prompt(question, generator.tokenizer, language)
-    options = SamplingOptions(n, max_new_tokens, temperature, top_p, prompt.stop, seed)
+    options = SamplingOptions(
+        settings.n, settings.max_new_tokens, settings.temperature, settings.top_p, prompt.stop, seed
+    )
     return [
         SampledProgram(
             extract_code(sample.text).code,

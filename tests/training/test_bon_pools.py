@@ -9,8 +9,8 @@ import pytest
 
 from engine.reward.model_source import load_tokenizer
 from training.data.problems import load_problems
-from training.evaluation.pools import SamplingSettings, generate_pool, read_pool, with_prompt_imports
-from training.sampling import problem_seed
+from training.evaluation.pools import generate_pool, read_pool, with_prompt_imports
+from training.sampling import SamplingSettings, problem_seed
 
 from .scripted_policy import ScriptedPolicy, humaneval_answers
 

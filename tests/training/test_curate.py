@@ -19,6 +19,7 @@ from training.curation import CurationOptions, curate
 from training.data.benchmarks import MBPPPLUS_PATH
 from training.data.pairs import read_pairs
 from training.data.problems import load_problems
+from training.sampling import SamplingSettings
 from training.verify import verify_many
 
 from .scripted_policy import ScriptedPolicy, humaneval_answers
@@ -39,7 +40,7 @@ def tokenizer(tiny_models):
 def test_pairs_pass_against_fail_deduplicated_capped_with_provenance(problems, tokenizer, tmp_path):
     policy = ScriptedPolicy(tokenizer, humaneval_answers(problems))
     out = tmp_path / "pairs.jsonl"
-    summary = curate(problems, policy, out, CurationOptions(n=5, max_pairs_per_problem=3, workers=2),
+    summary = curate(problems, policy, out, CurationOptions(SamplingSettings(n=5), max_pairs_per_problem=3, workers=2),
                      policy_name="scripted", progress=False)  # fmt: skip
     pairs = read_pairs(out)
     assert summary.candidates == 15 and summary.extracted == 15 and summary.passed == 9
@@ -62,10 +63,11 @@ from pathlib import Path
 from engine.reward.model_source import load_tokenizer
 from training.curation import CurationOptions, curate
 from training.data.problems import load_problems
+from training.sampling import SamplingSettings
 from tests.training.scripted_policy import ScriptedPolicy, humaneval_answers
 problems = load_problems("humaneval", limit=4)
 policy = ScriptedPolicy(load_tokenizer({tokenizer!r}), humaneval_answers(problems), delay_s={delay})
-curate(problems, policy, Path({out!r}), CurationOptions(n=5, max_pairs_per_problem=4), progress=False)
+curate(problems, policy, Path({out!r}), CurationOptions(SamplingSettings(n=5), max_pairs_per_problem=4), progress=False)
 """
 
 
@@ -121,7 +123,7 @@ def test_variants_join_the_samples_and_the_sandbox_decides_their_side(tokenizer,
     wrong = {problem.question: ["def nothing():\n    return None"] for problem in mbpp.values()}
     policy = ScriptedPolicy(tokenizer, wrong)
     out = tmp_path / "pairs.jsonl"
-    options = CurationOptions(n=2, max_pairs_per_problem=20, workers=2, variants=True)
+    options = CurationOptions(SamplingSettings(n=2), max_pairs_per_problem=20, workers=2, variants=True)
     summary = curate(mbpp, policy, out, options, policy_name="scripted", progress=False)
     pairs = read_pairs(out)
     assert summary.candidates == 6 and summary.passed == 0  # the policy's program fails everywhere

@@ -56,15 +56,17 @@ def curate(
     from training.curation import CurationOptions, summary_row
     from training.curation import curate as run
     from training.data.problems import load_problems
+    from training.sampling import SamplingSettings
 
     if n < 2:
         raise CodescalerError("-n must be at least 2: a pair needs a passing and a failing sample")
     parquet = out.suffix == ".parquet"
     work = out.with_name(out.name + ".jsonl") if parquet else out
     loaded = load_problems(problems, limit)
-    options = CurationOptions(n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
-                              max_pairs_per_problem=max_pairs_per_problem, workers=workers,
-                              variants=variants)  # fmt: skip
+    sampling = SamplingSettings(n, max_new_tokens, temperature, top_p, seed)
+    options = CurationOptions(
+        sampling, max_pairs_per_problem=max_pairs_per_problem, workers=workers, variants=variants
+    )
     with ExitStack() as stack:
         generator = stack.enter_context(
             load_generator(policy, policy_backend or "transformers", url=policy_url, api_key=api_key)

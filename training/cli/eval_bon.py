@@ -49,7 +49,8 @@ def bon(
     from training.data.problems import load_problems
     from training.evaluation.bon import BonSetup, evaluate_bon
     from training.evaluation.bon_report import render_markdown, summary_table, write_plots
-    from training.evaluation.pools import SamplingSettings, read_pool
+    from training.evaluation.pools import read_pool
+    from training.sampling import SamplingSettings
 
     if (pool is None) == (policy is None):
         raise CodescalerError(

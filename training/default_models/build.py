@@ -239,13 +239,15 @@ class Build:
         from engine.generation.base import load_generator
         from training.curation import CurationOptions, curate, summary_row
         from training.data.pairs import read_pairs, write_pairs
+        from training.sampling import SamplingSettings
 
         problems = self._problems()
+        sampling = SamplingSettings(
+            self.config.curate_n, self.config.curate_max_new_tokens, self.config.temperature, seed=self.seed
+        )
         options = CurationOptions(
-            n=self.config.curate_n, max_new_tokens=self.config.curate_max_new_tokens,
-            temperature=self.config.temperature, seed=self.seed,
-            max_pairs_per_problem=self.config.max_pairs_per_problem, variants=True,
-        )  # fmt: skip
+            sampling, max_pairs_per_problem=self.config.max_pairs_per_problem, variants=True
+        )
         pairs = self.work / "pairs.jsonl"
         with load_generator(str(self.out / "policy")) as generator:
             summary = curate(problems, generator, pairs, options, policy_name="bundled policy",

@@ -22,7 +22,7 @@ from engine.errors import CodescalerError
 from engine.generation.base import Generator
 from engine.syntax.extraction import extract_code
 from training.problems import Problem
-from training.sampling import sample_programs
+from training.sampling import SamplingSettings, sample_programs
 
 _IMPORT = re.compile(r"^(?:from\s+\S+\s+)?import\s+\S.*$", re.MULTILINE)
 
@@ -38,15 +38,6 @@ class PoolCandidate:
 class BadRow:
     line: int
     reason: str
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    n: int = 8
-    max_new_tokens: int = 512
-    temperature: float = 0.8
-    top_p: float = 0.95
-    seed: int = 0
 
 
 def with_prompt_imports(question: str, code: str) -> str:
@@ -147,8 +138,7 @@ def generate_pool(
         for task_id, problem in problems.items():
             if task_id not in done:
                 seed = seed_for(settings.seed, task_id)
-                samples = sample_programs(generator, problem.question, settings.n, settings.max_new_tokens,
-                                          settings.temperature, settings.top_p, seed)  # fmt: skip
+                samples = sample_programs(generator, problem.question, settings, seed)
                 rows = [
                     {"task_id": task_id, "sample": i, "code": s.code, "response": s.response,
                      "mean_logprob": s.mean_logprob, "metadata": {"seed": seed, "finish_reason": s.finish_reason}}

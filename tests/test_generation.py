@@ -201,3 +201,16 @@ def test_compiled_decode_step_equals_eager_and_keeps_one_graph(hf):
         if seed == 3:
             frames = counters["frames"]["ok"]
     assert counters["frames"]["ok"] == frames
+
+
+def test_graph_sampler_refuses_sliding_window_models_in_one_line():
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    from engine.errors import CodescalerError
+    from engine.generation.graph_sampler import GraphSampler
+
+    config = Qwen3Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=16, use_sliding_window=True,
+                         sliding_window=8, max_window_layers=1)  # fmt: skip
+    with pytest.raises(CodescalerError, match="sliding-window layers: turn graph_decode off"):
+        GraphSampler(Qwen3ForCausalLM(config), max_cache_len=32, compile=False)

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from engine.errors import CodescalerError
+
 TOP_K = 50  # as transformers' `generate()` defaults; more than the nucleus of any confident code model
 STOP_CHECK_EVERY = 8  # decode steps between checks for "all rows stopped" (each check syncs the device)
 
@@ -60,6 +62,11 @@ class GraphSampler:
         self.max_cache_len = max_cache_len
         self.top_k = min(top_k, model.config.vocab_size)
         self.cache = StaticCache(config=model.config, max_cache_len=max_cache_len)
+        if any(layer.is_sliding for layer in self.cache.layers):  # its rolling window would need other copies
+            raise CodescalerError(
+                "graph decode supports models with full attention in every layer; this one has sliding-window "
+                "layers: turn graph_decode off"
+            )
         self.rows: int | None = None  # the cache's batch size is fixed by its first prefill
         self._step = (
             torch.compile(self._decode_step, mode="reduce-overhead") if compile else self._decode_step

@@ -225,10 +225,7 @@ def bench_cuda(args: argparse.Namespace) -> dict:
             "first_call_s": warm_s,
             "prefill": summary(prefill),
             "cudagraph_skips": dict(counters["inductor"]).get("cudagraph_skips", 0),
-            "first_token_agrees_with_eager": (compiled_tokens[:, 0] == eager_tokens[:, 0])
-            .float()
-            .mean()
-            .item(),
+            "first_compiled_step_agrees": (compiled_tokens[:, 1] == eager_tokens[:, 1]).float().mean().item(),
             "tokens_agreeing_with_eager": (compiled_tokens == eager_tokens).float().mean().item(),
         }
         print("graph_sampler", report["generation_graph_sampler"], flush=True)

@@ -214,19 +214,18 @@ def bench_cuda(args: argparse.Namespace) -> dict:
             prefill = [timed(lambda: sampler._prefill(ids, 8, "cuda"), sync)[0] for _ in range(args.repeats)]
         from torch._dynamo.utils import counters
 
-        # The compiled step against the same sampler run eagerly (same seed): how often they draw alike
-        # (bf16 kernels differ slightly, so an occasional divergence is expected; a wrong graph is not).
-        compiled_tokens, _ = sampler.sample(ids, 8, 64, 0.8, 0.95, seed=123)
-        eager_tokens, _ = GraphSampler(policy, max_cache_len=args.context + 128, compile=False).sample(
-            ids, 8, 64, 0.8, 0.95, seed=123
-        )
+        # Is the graph right? The log-probabilities it reports for its own draws against one plain forward
+        # over the prompt and the drawn tokens (bf16: differences of a few hundredths are rounding).
+        tokens, logprobs = sampler.sample(ids, 8, 64, 0.8, 0.95, seed=123)
+        with torch.inference_mode():
+            full = policy(torch.cat([context, tokens[:1]], dim=1)).logits[0, args.context - 1 : -1]
+            reference = full.float().log_softmax(-1).gather(-1, tokens[0, :, None]).squeeze(-1)
         report["generation_graph_sampler"] = {
             **summary(runs),
             "first_call_s": warm_s,
             "prefill": summary(prefill),
             "cudagraph_skips": dict(counters["inductor"]).get("cudagraph_skips", 0),
-            "first_compiled_step_agrees": (compiled_tokens[:, 1] == eager_tokens[:, 1]).float().mean().item(),
-            "tokens_agreeing_with_eager": (compiled_tokens == eager_tokens).float().mean().item(),
+            "logprob_max_error_vs_forward": (logprobs[0] - reference).abs().max().item(),
         }
         print("graph_sampler", report["generation_graph_sampler"], flush=True)
     except Exception as exc:

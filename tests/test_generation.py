@@ -26,6 +26,34 @@ def test_n_samples_with_logprobs_from_one_call(hf):
         assert sample.finish_reason in ("stop", "length")
 
 
+def test_the_prompt_is_encoded_once_and_samples_equal_plain_generate(hf):
+    """The N rows share one encoding of the prompt (batch 1), then decode one token at a time together;
+    what they draw is what `generate(num_return_sequences=N)` draws with the same seed."""
+    import torch
+
+    calls = []
+    hook = hf.model.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        samples = hf.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=6, seed=11))
+    finally:
+        hook.remove()
+    length = len(hf.tokenizer(PROMPT)["input_ids"])
+    assert calls[0] == (1, length - 1) and all(shape == (4, 1) for shape in calls[1:])
+    with torch.random.fork_rng(), torch.inference_mode():
+        torch.manual_seed(11)
+        plain = hf.model.generate(
+            **hf.tokenizer(PROMPT, return_tensors="pt"), do_sample=True, temperature=0.8, top_p=0.95,
+            max_new_tokens=6, num_return_sequences=4, pad_token_id=hf.pad_token_id,
+            eos_token_id=[hf.tokenizer.eos_token_id],
+        )  # fmt: skip
+    texts = [
+        hf._sample(row[length:].tolist(), [0.0] * 6, {hf.tokenizer.eos_token_id}, []).text for row in plain
+    ]
+    assert [sample.text for sample in samples] == texts
+
+
 def test_seed_makes_sampling_reproducible_without_touching_global_rng(hf):
     import torch
 

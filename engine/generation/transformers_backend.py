@@ -1,13 +1,15 @@
 """Generation in-process with `transformers`.
 
-All N samples come from one `generate` call with `num_return_sequences=N`, so the prompt is encoded once
-and the samples decode together. Log-probabilities are taken from the raw logits (`output_logits`), not
+All N samples decode together in one `generate` call. The prompt is encoded once, for one row, and its
+KV cache repeated for the N rows before `generate` runs: `num_return_sequences=N` would encode it N
+times, which on a CPU with a real model and a 2,000-token context costs seconds per request. Log-probabilities are taken from the raw logits (`output_logits`), not
 the temperature-warped scores, so "mean token log-prob" means the model's own confidence whatever the
 sampling settings. A seed is applied inside a forked RNG, leaving the caller's random state alone.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from typing import Any
 
@@ -47,6 +49,10 @@ class TransformersGenerator(Generator):
             self.sampler = GraphSampler(model, max_cache_len=max_cache_len, compile=on_cuda)
         self.tokenizer = tokenizer
         self.device = str(next(model.parameters()).device)
+        # Prefill logits for the last position only (the prompt cache needs none, but a model computes
+        # them): all of a 2,000-token prompt's would take gigabytes with a 150k vocabulary.
+        keeps = "logits_to_keep" in inspect.signature(model.forward).parameters
+        self._last_logits = {"logits_to_keep": 1} if keeps else {}
         self.pad_token_id = (
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         )
@@ -93,6 +99,7 @@ class TransformersGenerator(Generator):
             ]
         inputs = self.tokenizer(prompt, return_tensors="pt").to(self.device)
         prompt_length = inputs["input_ids"].shape[1]
+        rows = {key: value.repeat(options.n, 1) for key, value in inputs.items()}
         sampling = {"do_sample": False}
         if options.temperature > 0:
             sampling = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p}
@@ -101,10 +108,10 @@ class TransformersGenerator(Generator):
             if options.seed is not None:
                 torch.manual_seed(options.seed)
             output = self.model.generate(
-                **inputs,
+                **rows,
                 **sampling,
+                past_key_values=self._prompt_cache(inputs["input_ids"], options.n),
                 max_new_tokens=options.max_new_tokens,
-                num_return_sequences=options.n,
                 stop_strings=stop_texts or None,
                 eos_token_id=[self.tokenizer.eos_token_id, *stop_ids],
                 tokenizer=self.tokenizer,
@@ -123,6 +130,20 @@ class TransformersGenerator(Generator):
             self._sample(new_tokens[i].tolist(), logprobs[i].tolist(), ends, stop_texts)
             for i in range(options.n)
         ]
+
+    def _prompt_cache(self, input_ids: Any, n: int) -> Any:
+        """The keys and values of all but the prompt's last token, computed once and repeated for `n` rows
+        (`generate` feeds the last token itself, to get the first logits)."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        if input_ids.shape[1] > 1:
+            self.model(
+                input_ids=input_ids[:, :-1], past_key_values=cache, use_cache=True, **self._last_logits
+            )
+            for layer in cache.layers:
+                layer.batch_repeat_interleave(n)
+        return cache
 
     def _sample(self, tokens: list[int], logprobs: list[float], ends: set[int], stop: list[str]) -> Sample:
         end = next((k for k, token in enumerate(tokens) if token in ends), None)

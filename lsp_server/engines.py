@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.errors import CodescalerError, first_line
 from engine.model_spec import ModelSpec
+from lsp_server.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class LocalEngine(Engine):
         from engine.serve.service import EngineService
 
         generator, scorer = self.spec.load(self._stack)
+        # Still "loading": the first completion must not pay for compiling (graph decode, default N).
+        generator.warm_up(DEFAULTS["completion"]["n"])
         limits = Limits(max_n=64, max_new_tokens=1024, max_payload_bytes=64 << 20)
         return EngineService(
             generator, scorer, fim_template=self.spec.fim_template, models=self.spec.label, limits=limits

@@ -167,8 +167,10 @@ def test_generator_with_graph_decode_cuts_and_cancels(tiny_models):
 
     generator = TransformersGenerator.from_pretrained(str(tiny_models["policy"]))
     graph = TransformersGenerator(generator.model, generator.tokenizer, graph_decode=True, max_cache_len=256)
+    assert graph.warm_up(4) and not generator.warm_up(4)  # only graph decode has work to do ahead
     samples = graph.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=12, seed=2))
     assert len(samples) == 4 and all(0 < len(s.logprobs) <= 12 for s in samples)
+    assert len(graph.generate(PROMPT, SamplingOptions(n=2, max_new_tokens=5, seed=2))) == 2  # any N, any time
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):

@@ -71,6 +71,22 @@ def test_start_up_lines_name_the_models_and_the_address(tiny_models, tmp_path):
     assert lines.index(loading) < lines.index(f"codescaler engine ready on ws://127.0.0.1:{port}")
 
 
+def test_graph_decode_warms_up_before_ready_and_serves_any_n(tiny_models, tmp_path):
+    process, port, log = start_server(tiny_models, tmp_path, "--graph-decode")
+    try:
+        with EngineClient(f"ws://127.0.0.1:{port}", TOKEN) as client:
+            replies = [
+                client.request({"type": "rank", "document": DOCUMENT, "n": n, "max_new_tokens": 6, "seed": 1})
+                for n in (8, 3, 8)
+            ]
+    finally:
+        stop_server(process, log)
+    assert [reply["generated"] for reply in replies] == [8, 3, 8]
+    lines = (tmp_path / f"serve-{port}.log").read_text().splitlines()
+    compiling = "codescaler engine: compiling graph decode for n=8 (about a minute on a GPU)"
+    assert lines.index(compiling) < lines.index(f"codescaler engine ready on ws://127.0.0.1:{port}")
+
+
 def stats(url):
     http = url.replace("ws://", "http://")
     return httpx.get(f"{http}/stats", headers={"Authorization": f"Bearer {TOKEN}"}).json()

@@ -25,7 +25,9 @@ REWARD_BACKEND = typer.Option(None, help="transformers (default) | vllm | http")
 REWARD_URL = typer.Option(None, help="vLLM pooling server for the http reward backend.")
 API_KEY = typer.Option(None, envvar="CODESCALER_API_KEY", help="Bearer token for model servers.")
 GRAPH_DECODE = typer.Option(
-    None, help="transformers policy on CUDA: sample with CUDA graphs (about a minute to compile first)."
+    None,
+    help="transformers policy on CUDA: sample with CUDA graphs (serve and lsp compile for the default N, "
+    "about a minute, before they report ready; another N compiles at its first request).",
 )
 FIM_TEMPLATE = typer.Option(None, help="auto (default) | qwen | starcoder | deepseek | codellama")
 

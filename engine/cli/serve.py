@@ -23,6 +23,7 @@ from engine.cli.model_options import (
     REWARD_URL,
     resolve_models,
 )
+from engine.cli.rank import RANK_DEFAULTS
 from engine.errors import CodescalerError
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def serve(
 
     token = read_token(token_file)
     require_token_off_loopback(host, token)  # before the slow model loading
-    spec, _ = resolve_models(
+    spec, settings = resolve_models(
         config,
         policy=policy,
         reward_model=reward_model,
@@ -75,6 +76,12 @@ def serve(
     print(f"codescaler engine: loading models {spec.label}", flush=True)
     with ExitStack() as stack:
         generator, scorer = spec.load(stack)
+        n = settings.get("completion", {}).get("n", RANK_DEFAULTS["n"])
+        if spec.graph_decode:
+            print(
+                f"codescaler engine: compiling graph decode for n={n} (about a minute on a GPU)", flush=True
+            )
+        generator.warm_up(n)
         service = EngineService(
             generator,
             scorer,

@@ -95,6 +95,11 @@ class Generator(ABC):
     ) -> list[Sample]:
         """The backend's own batched sampling call."""
 
+    def warm_up(self, n: int) -> bool:
+        """Do the slow one-time work of sampling `n` at a time (compiling, capturing graphs) now, before a
+        user waits on it; False when the backend has none."""
+        return False
+
     def close(self) -> None:  # noqa: B027 (a no-op unless the backend holds something)
         """Release the model or connection."""
 

@@ -41,12 +41,9 @@ class TransformersGenerator(Generator):
         """`graph_decode` samples with `GraphSampler` (static KV cache, one compiled call per step; for
         CUDA, where per-step overhead dominates short completions) instead of `generate()`."""
         self.model = model.eval()
-        self.sampler = None
-        if graph_decode:
-            from engine.generation.graph_sampler import GraphSampler
-
-            on_cuda = str(next(model.parameters()).device).startswith("cuda")
-            self.sampler = GraphSampler(model, max_cache_len=max_cache_len, compile=on_cuda)
+        self.graph_decode = graph_decode
+        self.max_cache_len = max_cache_len
+        self._samplers: dict[int, Any] = {}  # one per N: a sampler's cache and graphs are sized for its N
         self.tokenizer = tokenizer
         self.device = str(next(model.parameters()).device)
         # Prefill logits for the last position only (the prompt cache needs none, but a model computes
@@ -79,9 +76,9 @@ class TransformersGenerator(Generator):
 
         stop_ids, stop_texts = split_stops(self.tokenizer, options.stop)
         ends = {self.tokenizer.eos_token_id, *stop_ids}
-        if self.sampler is not None and options.temperature > 0:
+        if self.graph_decode and options.temperature > 0:
             prompt_ids = self.tokenizer(prompt)["input_ids"]
-            tokens, logprobs = self.sampler.sample(
+            tokens, logprobs = self._sampler(options.n).sample(
                 prompt_ids,
                 options.n,
                 options.max_new_tokens,
@@ -130,6 +127,24 @@ class TransformersGenerator(Generator):
             self._sample(new_tokens[i].tolist(), logprobs[i].tolist(), ends, stop_texts)
             for i in range(options.n)
         ]
+
+    def _sampler(self, n: int) -> Any:
+        if n not in self._samplers:
+            from engine.generation.graph_sampler import GraphSampler
+
+            on_cuda = self.device.startswith("cuda")
+            self._samplers[n] = GraphSampler(self.model, max_cache_len=self.max_cache_len, compile=on_cuda)
+        return self._samplers[n]
+
+    def warm_up(self, n: int) -> bool:
+        """With graph decode, compile and capture the decode step for `n` rows (about a minute on a GPU)
+        with a two-token sample of a short prompt: the graph does not depend on the prompt's length."""
+        if not self.graph_decode:
+            return False
+        prompt = self.tokenizer("def main():\n    return")["input_ids"]
+        for _ in range(2):  # the first call compiles; the second records the CUDA graph
+            self._sampler(n).sample(prompt, n, 3, seed=0)
+        return True
 
     def _prompt_cache(self, input_ids: Any, n: int) -> Any:
         """The keys and values of all but the prompt's last token, computed once and repeated for `n` rows

@@ -9,9 +9,9 @@ even for one greedy sequence. Editors need N candidates in a few hundred millise
   the vocabulary-wide logits of the last position only;
 - runs each decode step (forward, temperature/top-k/top-p draw, log-probability of the drawn token) as
   one compiled function that CUDA graphs replay. The nucleus is taken inside the top-k tokens (50 by
-  default, as `generate()` does), so the sort and cumulative sum cover k tokens, not the vocabulary:
-  Inductor cannot generate the vocabulary-wide cumulative sum, and a full sort per step was the largest
-  eager cost;
+  default, as `generate()` does), so the sort and the running mass cover k tokens, not the vocabulary:
+  Inductor could not generate the vocabulary-wide cumulative sum, and a full sort per step was the
+  largest eager cost;
 - draws the uniform noise of all steps in one call before decoding, which keeps every draw a pure
   function of the seed;
 - stops early, checking every few steps (one device sync each), once every row has produced a stop token.
@@ -38,9 +38,13 @@ def draw_top_p(logits: Any, temperature: Any, top_p: Any, noise: Any) -> Any:
     """
     import torch
 
-    top_logits, top_ids = (logits.float() / temperature).topk(noise.shape[-1], dim=-1)
+    k = noise.shape[-1]
+    top_logits, top_ids = (logits.float() / temperature).topk(k, dim=-1)
     probs = top_logits.softmax(-1)
-    outside = probs.cumsum(-1) - probs > top_p  # keep the smallest prefix whose mass reaches top_p
+    # The mass before each token, as a product with a triangular matrix rather than a cumulative sum: a
+    # k x k product is nothing at k = 50, and Inductor's scan code generation is what failed before.
+    earlier = torch.ones(k, k, device=probs.device).triu(1)  # earlier[j, i] = 1 when j < i
+    outside = probs @ earlier > top_p  # keep the smallest prefix whose mass reaches top_p
     gumbel = -torch.log(-torch.log(noise.clamp_min(1e-20)))
     choice = (top_logits.masked_fill(outside, float("-inf")) + gumbel).argmax(-1, keepdim=True)
     return top_ids.gather(-1, choice).squeeze(-1)

@@ -244,3 +244,30 @@ def test_graph_sampler_refuses_sliding_window_models_in_one_line():
                          sliding_window=8, max_window_layers=1)  # fmt: skip
     with pytest.raises(CodescalerError, match="sliding-window layers: turn graph_decode off"):
         GraphSampler(Qwen3ForCausalLM(config), max_cache_len=32, compile=False)
+
+
+def test_graph_decode_ends_early_once_every_row_drew_a_text_stop(tiny_models):
+    """Single-line mode stops at "\\n", a text stop: the tokens that contain it end a row, so decoding
+    stops at the next check instead of running to max_new_tokens."""
+    generator = TransformersGenerator.from_pretrained(str(tiny_models["policy"]))
+    graph = TransformersGenerator(generator.model, generator.tokenizer, graph_decode=True, max_cache_len=256)
+    tokenizer = graph.tokenizer
+    newline = graph._tokens_containing(["\n"])
+    assert tokenizer("\n")["input_ids"][0] in newline and len(newline) < len(tokenizer) / 4
+    assert all("\n" in tokenizer.decode([i]) for i in newline)
+    sampler = graph._sampler(4)
+    shapes = []
+    real_sample = sampler.sample
+
+    def spy(*args, **kwargs):
+        tokens, logprobs = real_sample(*args, **kwargs)
+        shapes.append(tokens.shape)
+        return tokens, logprobs
+
+    sampler.sample = spy
+    common = tuple("etaoinsr ")  # nearly every token holds one of these: every row stops at once
+    samples = graph.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=40, seed=1, stop=common))
+    assert shapes[0][1] == 8  # the first check, after 8 steps
+    assert all(not any(stop in sample.text for stop in common) for sample in samples)
+    graph.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=40, seed=1))
+    assert shapes[-1][1] > 8  # no stop text: decoding ran on (EOS aside)

@@ -44,6 +44,7 @@ class TransformersGenerator(Generator):
         self.graph_decode = graph_decode
         self.max_cache_len = max_cache_len
         self._samplers: dict[int, Any] = {}  # one per N: a sampler's cache and graphs are sized for its N
+        self._stop_tokens: dict[str, set[int]] = {}  # stop text -> ids of the tokens that contain it
         self.tokenizer = tokenizer
         self.device = str(next(model.parameters()).device)
         # Prefill logits for the last position only (the prompt cache needs none, but a model computes
@@ -86,7 +87,9 @@ class TransformersGenerator(Generator):
                 options.top_p,
                 options.seed,
                 cancel,
-                stop_ids=sorted(end for end in ends if end is not None),
+                stop_ids=sorted(
+                    {*self._tokens_containing(stop_texts), *(end for end in ends if end is not None)}
+                ),
             )
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
@@ -128,6 +131,18 @@ class TransformersGenerator(Generator):
             for i in range(options.n)
         ]
 
+    def _tokens_containing(self, texts: list[str]) -> set[int]:
+        """Ids of the tokens whose text holds one of `texts`: a row that drew one will be cut there, so
+        the sampler may stop early for it. This is what lets single-line mode (stop "\\n") end decoding
+        after the line rather than at max_new_tokens. A stop spread over several tokens is still cut from
+        the text afterwards; it only does not end decoding early."""
+        missing = [text for text in texts if text not in self._stop_tokens]
+        if missing:
+            vocabulary = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))])
+            for text in missing:
+                self._stop_tokens[text] = {i for i, piece in enumerate(vocabulary) if text in piece}
+        return {i for text in texts for i in self._stop_tokens[text]}
+
     def _sampler(self, n: int) -> Any:
         if n not in self._samplers:
             from engine.generation.graph_sampler import GraphSampler
@@ -141,6 +156,7 @@ class TransformersGenerator(Generator):
         with a two-token sample of a short prompt: the graph does not depend on the prompt's length."""
         if not self.graph_decode:
             return False
+        self._tokens_containing(["\n"])  # single-line mode's stop, read from the vocabulary once
         prompt = self.tokenizer("def main():\n    return")["input_ids"]
         for _ in range(2):  # the first call compiles; the second records the CUDA graph
             self._sampler(n).sample(prompt, n, 3, seed=0)

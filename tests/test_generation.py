@@ -255,6 +255,7 @@ def test_graph_decode_ends_early_once_every_row_drew_a_text_stop(tiny_models):
     newline = graph._tokens_containing(["\n"])
     assert tokenizer("\n")["input_ids"][0] in newline and len(newline) < len(tokenizer) / 4
     assert all("\n" in tokenizer.decode([i]) for i in newline)
+    assert not graph._tokens_containing(["<|"]) & set(tokenizer.all_special_ids)  # special tokens are no text
     sampler = graph._sampler(4)
     shapes = []
     real_sample = sampler.sample

@@ -138,7 +138,9 @@ class TransformersGenerator(Generator):
         the text afterwards; it only does not end decoding early."""
         missing = [text for text in texts if text not in self._stop_tokens]
         if missing:
-            vocabulary = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))])
+            # decoded as samples are (`_decode`): special tokens are no text, so they never hold a stop
+            ids = [[i] for i in range(len(self.tokenizer))]
+            vocabulary = self.tokenizer.batch_decode(ids, skip_special_tokens=True)
             for text in missing:
                 self._stop_tokens[text] = {i for i, piece in enumerate(vocabulary) if text in piece}
         return {i for text in texts for i in self._stop_tokens[text]}

@@ -51,8 +51,16 @@ class JsonHttpClient:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s)
 
-    def request(self, method: str, path: str, explain_404: str | None = None, **kwargs: Any) -> Any:
-        """The decoded JSON answer; `explain_404` replaces the message of a route-level 404 (Not Found)."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        explain_404: str | None = None,
+        explain_401: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The decoded JSON answer; `explain_404` replaces the message of a route-level 404 (Not Found),
+        `explain_401` the whole message of a 401 (for servers whose credential is not an API key)."""
         import httpx
 
         for attempt in range(self.retries + 1):
@@ -69,14 +77,16 @@ class JsonHttpClient:
                 if response.status_code < 400:
                     return response.json()
                 if response.status_code not in RETRIED_STATUS or last:
-                    raise CodescalerError(self._explain(path, response, explain_404))
+                    raise CodescalerError(self._explain(path, response, explain_404, explain_401))
             time.sleep(self.backoff_s * 2**attempt)
         raise AssertionError("unreachable")
 
-    def _explain(self, path: str, response: Any, explain_404: str | None) -> str:
+    def _explain(self, path: str, response: Any, explain_404: str | None, explain_401: str | None) -> str:
         detail = server_message(response)
         if response.status_code == 404 and explain_404 and detail == "Not Found":
             return f"{self.url} has no {path} endpoint (404): {explain_404}"
+        if response.status_code == 401 and explain_401:
+            return explain_401
         if response.status_code == 401:
             return f"{self.url} refused the request (401 unauthorized): pass the server's API key"
         return f"{self.what} {self.url}{path} answered {response.status_code}: {detail}"

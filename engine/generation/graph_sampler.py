@@ -4,9 +4,8 @@
 criteria, cache bookkeeping), not in the model: on an H200 a Qwen3-0.6B-shaped policy takes 4 ms a step
 even for one greedy sequence. Editors need N candidates in a few hundred milliseconds, so this sampler:
 
-- prefills the prompt once, for one row, and copies its KV cache into the N rows of a static cache
-  (the N samples share the prompt: encoding it N times would multiply the prefill's cost by N), taking
-  the vocabulary-wide logits of the last position only;
+- prefills the prompt once, for one row (`prompt_cache.encode_once`), and copies its KV cache into the
+  N rows of a static cache;
 - runs each decode step (forward, temperature/top-k/top-p draw, log-probability of the drawn token) as
   one compiled function that CUDA graphs replay. The nucleus is taken inside the top-k tokens (50 by
   default, as `generate()` does), so the sort and the running mass cover k tokens, not the vocabulary:
@@ -90,13 +89,10 @@ class GraphSampler:
         """Last-position logits of the prompt, repeated for the N rows, with the prompt's keys and values
         written into each row of the static cache. The prompt is encoded once."""
         import torch
-        from transformers import DynamicCache
 
-        prompt = torch.tensor([prompt_ids], device=device)
-        once = DynamicCache(config=self.model.config)
-        logits = self.model(input_ids=prompt, past_key_values=once, use_cache=True, logits_to_keep=1).logits[
-            :, -1
-        ]
+        from engine.generation.prompt_cache import encode_once
+
+        once, logits = encode_once(self.model, torch.tensor([prompt_ids], device=device))
         self.cache.reset()
         for shared, layer in zip(once.layers, self.cache.layers, strict=True):
             keys, values = shared.keys.expand(n, -1, -1, -1), shared.values.expand(n, -1, -1, -1)

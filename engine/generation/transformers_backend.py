@@ -2,14 +2,13 @@
 
 All N samples decode together in one `generate` call. The prompt is encoded once, for one row, and its
 KV cache repeated for the N rows before `generate` runs: `num_return_sequences=N` would encode it N
-times, which on a CPU with a real model and a 2,000-token context costs seconds per request. Log-probabilities are taken from the raw logits (`output_logits`), not
-the temperature-warped scores, so "mean token log-prob" means the model's own confidence whatever the
-sampling settings. A seed is applied inside a forked RNG, leaving the caller's random state alone.
+times, which on a CPU with a real model and a 2,000-token context costs seconds per request.
+Log-probabilities are taken from the raw logits (`output_logits`), not the temperature-warped scores, so
+"mean token log-prob" means the model's own confidence whatever the sampling settings. A seed is applied inside a forked RNG, leaving the caller's random state alone.
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 from typing import Any
 
@@ -47,10 +46,6 @@ class TransformersGenerator(Generator):
         self._stop_tokens: dict[str, set[int]] = {}  # stop text -> ids of the tokens that contain it
         self.tokenizer = tokenizer
         self.device = str(next(model.parameters()).device)
-        # Prefill logits for the last position only (the prompt cache needs none, but a model computes
-        # them): all of a 2,000-token prompt's would take gigabytes with a 150k vocabulary.
-        keeps = "logits_to_keep" in inspect.signature(model.forward).parameters
-        self._last_logits = {"logits_to_keep": 1} if keeps else {}
         self.pad_token_id = (
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         )
@@ -169,13 +164,13 @@ class TransformersGenerator(Generator):
         (`generate` feeds the last token itself, to get the first logits)."""
         from transformers import DynamicCache
 
-        cache = DynamicCache(config=self.model.config)
-        if input_ids.shape[1] > 1:
-            self.model(
-                input_ids=input_ids[:, :-1], past_key_values=cache, use_cache=True, **self._last_logits
-            )
-            for layer in cache.layers:
-                layer.batch_repeat_interleave(n)
+        from engine.generation.prompt_cache import encode_once
+
+        if input_ids.shape[1] == 1:
+            return DynamicCache(config=self.model.config)  # nothing before the last token
+        cache, _ = encode_once(self.model, input_ids[:, :-1])
+        for layer in cache.layers:
+            layer.batch_repeat_interleave(n)
         return cache
 
     def _sample(self, tokens: list[int], logprobs: list[float], ends: set[int], stop: list[str]) -> Sample:

@@ -8,7 +8,6 @@ from typing import Any
 
 from engine.best_of_n import RankOptions, RankResult
 from engine.document import DocumentContext
-from engine.errors import CodescalerError
 from engine.http_client import JsonHttpClient
 from engine.ranking import RankedItem
 from engine.serve.client import EngineClient
@@ -30,22 +29,18 @@ def document_fields(context: DocumentContext) -> dict[str, Any]:
 def served_models(url: str, token: str | None) -> str:
     """What the engine at `url` says it serves (its `/stats` `models`)."""
     http = JsonHttpClient(url.replace("ws://", "http://", 1), "engine", api_key=token, retries=1)
+    refused = f"the engine at {url} refused the connection (401): pass the engine's token (--token)"
     try:
-        return str(http.request("GET", "/stats").get("models") or "unknown")
-    except CodescalerError as exc:
-        if "(401 unauthorized)" in str(exc):  # say it as `rank --engine` does
-            raise CodescalerError(f"the engine at {url} refused the connection (401): pass the engine's token "
-                                  "(--token)") from exc  # fmt: skip
-        raise
+        return str(http.request("GET", "/stats", explain_401=refused).get("models") or "unknown")
     finally:
         http.close()
 
 
 class RemoteRanker:
-    """Rank requests over one connection to the engine at `url`; close it when done."""
+    """Rank requests over `client`'s connection (the caller opens and closes it)."""
 
-    def __init__(self, url: str, token: str | None = None, timeout_s: float = 600.0):
-        self.client = EngineClient(url, token, timeout_s)
+    def __init__(self, client: EngineClient):
+        self.client = client
 
     def complete(self, context: DocumentContext, options: RankOptions) -> RankResult:
         fields = asdict(options)
@@ -59,12 +54,3 @@ class RemoteRanker:
             generated=reply["generated"],
             line_mode=reply["line_mode"],
         )
-
-    def close(self) -> None:
-        self.client.close()
-
-    def __enter__(self) -> RemoteRanker:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

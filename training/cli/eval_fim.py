@@ -96,6 +96,7 @@ def fim(
     Each gap is completed as the editor would complete it, every cleaned candidate runs against the tests
     in the sandbox, and the rates come with 95% bootstrap intervals."""
     from engine.best_of_n import BestOfN, RankOptions
+    from engine.serve.client import EngineClient
     from engine.serve.remote_ranker import RemoteRanker
     from training.cli.evaluate import _write_report
     from training.evaluation import infilling
@@ -128,7 +129,7 @@ def fim(
         left = [task for task in tasks if log is None or task.task_id not in log]
         engine: Any = None  # resumed with nothing left: nothing to load or connect to
         if left and engine_url:
-            engine = stack.enter_context(RemoteRanker(engine_url, token))
+            engine = RemoteRanker(stack.enter_context(EngineClient(engine_url, token, timeout_s=600.0)))
         elif left:
             engine = BestOfN(*spec.load(stack), spec.fim_template)
         options = RankOptions(**sampling)

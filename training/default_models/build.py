@@ -253,8 +253,10 @@ class Build:
             summary = curate(problems, generator, pairs, options, policy_name="bundled policy",
                              progress=self.progress)  # fmt: skip
         rows = read_pairs(pairs)
-        held = [pair for pair in rows if self._is_held_out(pair.provenance["task_id"])]
-        train = [pair for pair in rows if not self._is_held_out(pair.provenance["task_id"])]
+        split: dict[bool, list] = {True: [], False: []}
+        for pair in rows:
+            split[self._is_held_out(pair.provenance["task_id"])].append(pair)
+        held, train = split[True], split[False]
         write_pairs(self.work / "pairs.train.jsonl", train)
         write_pairs(self.work / "pairs.heldout.jsonl", held)
         origins: dict[str, int] = {}

@@ -11,6 +11,11 @@ is checked (`tests`). Four test styles cover the datasets codescaler reads:
 * `stdio`   LiveCodeBench / TACO / PrimeIntellect standard input: the program's stdout for `input` must
             match `output` (whitespace-insensitive per line, floats within `atol`).
 
+`reference` is a correct program. For `call` it computes missing expected outputs; for `check` and
+`asserts` it is what the verifier records the tests against (the arguments of every call, the results a
+scripted test expects, the helpers a test uses): without one, only simple asserts can be verified
+(training/sandbox/assert_analysis.py).
+
 The JSONL problem schema (docs/data-formats.md) is this dataclass, one object per line.
 """
 
@@ -31,7 +36,7 @@ class TestSpec:
     asserts: tuple[str, ...] = ()  # asserts: one assert statement per item
     fn_name: str = ""  # call: the function under test
     cases: tuple[dict[str, Any], ...] = ()  # call / stdio: {"input": ..., "output": ...}
-    reference: str = ""  # call: a correct program, to compute missing expected outputs
+    reference: str = ""  # a correct program (see the module docstring)
     atol: float = 0.0  # call / stdio: tolerance for floats
 
 

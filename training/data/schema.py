@@ -21,8 +21,8 @@ from training.problems import Problem, TestSpec
 KINDS = ("check", "asserts", "call", "stdio")
 _PROBLEM_FIELDS = ("task_id", "question", "tests", "entry_point", "source", "metadata")
 _TEST_FIELDS = {
-    "check": ("code",),
-    "asserts": ("setup", "asserts"),
+    "check": ("code", "reference"),
+    "asserts": ("setup", "asserts", "reference"),
     "call": ("fn_name", "cases", "reference", "atol"),
     "stdio": ("cases", "atol"),
 }
@@ -103,7 +103,11 @@ def problem_from_row(row: dict[str, Any], where: str, default_source: str) -> Pr
         f"kind {kind} uses: {', '.join(_TEST_FIELDS[kind])}",
     )
     if kind == "check":
-        spec = TestSpec(kind="check", code=_string(tests, "code", where, non_empty=True, prefix="tests."))
+        spec = TestSpec(
+            kind="check",
+            code=_string(tests, "code", where, non_empty=True, prefix="tests."),
+            reference=_string(tests, "reference", where, required=False, prefix="tests.") or "",
+        )
         if not entry_point:
             raise CodescalerError(f"{where}: field 'entry_point' is required by tests of kind check")
     elif kind == "asserts":
@@ -128,7 +132,8 @@ def _asserts(tests: dict[str, Any], where: str) -> TestSpec:
         if not isinstance(item, str) or not item.strip():
             raise CodescalerError(f"{where}: field 'tests.asserts[{i}]' must be a non-empty string")
     setup = _string(tests, "setup", where, required=False, prefix="tests.") or ""
-    return TestSpec(kind="asserts", setup=setup, asserts=tuple(asserts))
+    reference = _string(tests, "reference", where, required=False, prefix="tests.") or ""
+    return TestSpec(kind="asserts", setup=setup, asserts=tuple(asserts), reference=reference)
 
 
 def _cases(tests: dict[str, Any], kind: str, where: str) -> TestSpec:

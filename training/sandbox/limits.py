@@ -16,12 +16,13 @@ STARTUP_S = 3.0
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-candidate limits. Memory, processes and files are per sandbox process (rlimits), so a program
-    that forks may hold up to `processes` × `memory_mb` in all: without cgroups there is no total."""
+    """Per-candidate limits. `memory_mb` bounds all of a run's processes together where the machine has a
+    memory cgroup (sandbox/cgroup.py), and each process's address space (RLIMIT_AS) everywhere; processes
+    and files are per sandbox process (rlimits)."""
 
     timeout_s: float = 5.0  # one test: one call, one assert, check(), or one stdio run of the program
     total_timeout_s: float = 60.0  # all tests of one candidate; tests left when it runs out are timeouts
-    memory_mb: int = 512  # address space (RLIMIT_AS) of each process
+    memory_mb: int = 512  # all processes together (memory cgroup), and each one's address space (RLIMIT_AS)
     output_bytes: int = 4 * 1024 * 1024  # stdout + stderr of one run (and call results per test); more kills
     file_mb: int = 16  # largest file (RLIMIT_FSIZE), and the size of the private /tmp
     processes: int = 32  # processes and threads of the sandbox's user (RLIMIT_NPROC)

@@ -16,6 +16,7 @@ from training.sandbox.limits import Limits
 from training.sandbox.runner import Run
 
 STATUSES = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "killed")
+FAILURES = ("wrong_answer", "runtime_error", "timeout", "memory", "killed")
 _CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
 _OUT_OF_MEMORY = (b"MemoryError", b"Cannot allocate memory", b"std::bad_alloc", b"out of memory")
 
@@ -67,22 +68,27 @@ def verdict(task_id: str, tests: list[TestResult], syntax_error: str | None, dur
     return Verdict(task_id, "passed", tuple(tests), "", duration_s)
 
 
-def reported(run: Run) -> dict[int, dict[str, Any]]:
-    """The harness's test reports by index (a repeated index keeps the first)."""
+def reported(run: Run, name: str = "test") -> dict[int, dict[str, Any]]:
+    """The harness's reports named `name` by index (a repeated index keeps the first)."""
     tests: dict[int, dict[str, Any]] = {}
     for event in run.events:
-        if event.get("event") == "test" and isinstance(event.get("index"), int):
+        if event.get("event") == name and type(event.get("index")) is int:
             tests.setdefault(event["index"], event)
     return tests
 
 
-def from_report(event: dict[str, Any]) -> TestResult:
+def from_report(event: dict[str, Any], trusted: bool = False) -> TestResult:
+    """A failure reported from a run, with its status and detail. Reports of runs that hold candidate code
+    can be forged by it, so they only ever yield a failure: a status that is not one ("passed", "ok", an
+    unknown word) becomes runtime_error. Only a `trusted` report (the judge's, which runs no candidate
+    code) may say "passed". A value outside the plain-data rules is a wrong answer."""
     status = event.get("status")
-    return TestResult(
-        status if status in STATUSES else "runtime_error",
-        str(event.get("detail", "")),
-        float(event.get("duration_s", 0.0)),
-    )
+    if status == "not_plain":
+        status = "wrong_answer"
+    if status not in (STATUSES if trusted else FAILURES):
+        status = "runtime_error"
+    seconds = event.get("duration_s")
+    return TestResult(status, str(event.get("detail", ""))[:500], seconds if type(seconds) is float else 0.0)
 
 
 def unreported(run: Run, limits: Limits) -> TestResult:
@@ -90,10 +96,12 @@ def unreported(run: Run, limits: Limits) -> TestResult:
     load_error = run.event("load_error")
     if load_error is not None:
         return from_report(load_error)
-    if any(event["status"] == "timeout" for event in reported(run).values()):
+    if any(event.get("status") == "timeout" for event in run.events):
         return TestResult("timeout", "not run: an earlier test timed out")
     if run.output_capped:
         return TestResult("killed", f"the output exceeded {limits.output_bytes} bytes")
+    if run.out_of_memory:
+        return TestResult("memory", f"its processes used more than {limits.memory_mb} MiB of memory together")
     if run.timed_out:
         return TestResult("timeout", f"the run was killed after {run.duration_s:.1f}s")
     if run.signal is not None:

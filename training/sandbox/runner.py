@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 HARNESS = Path(__file__).with_name("harness.py")
 LAUNCHER = Path(launcher.__file__)
 STDERR_KEPT = 64 * 1024
+MIB = 1024 * 1024
+WORKDIR = "/tmp/work"  # the program's working directory inside a private /tmp
+_BWRAP_NAMESPACES = (
+    "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+    "--disable-userns", "--die-with-parent", "--new-session",
+)  # fmt: skip
 REPORT_CAP_TESTS = 16  # call tests may report `output_bytes` of values per test, up to this many tests' worth
 _EXIT_GRACE_S = 0.3  # after the launcher exits, how long pipes still held by stray processes may stay open
 # Fresh uids for sandboxes started as root: far above real accounts and the ranges used for subordinate ids.
@@ -62,10 +68,22 @@ class Run:
     signal: int | None = None
     timed_out: bool = False  # killed at the wall-clock deadline
     output_capped: bool = False  # killed for printing more than Limits.output_bytes
+    out_of_memory: bool = False  # the kernel killed a process for going over the run's memory cgroup limit
+    memory_peak_bytes: int = 0  # the most the run's processes held together (memory cgroup; 0 without one)
     duration_s: float = 0.0
 
     def event(self, name: str) -> dict[str, Any] | None:
         return next((e for e in self.events if e.get("event") == name), None)
+
+    def syntax_error(self) -> str | None:
+        """The harness's syntax error, reported before any program code runs (so before "compiled"): one
+        the program reports later is a forgery."""
+        for event in self.events:
+            if event.get("event") == "compiled":
+                return None
+            if event.get("event") == "syntax_error":
+                return str(event.get("detail", ""))
+        return None
 
 
 def fresh_uid() -> int:
@@ -87,13 +105,21 @@ def run_job(
     REPORT_CAP_TESTS tests' worth. Raises CodescalerError when the sandbox itself cannot start."""
     nonce = secrets.token_hex(16)
     payload = pickle.dumps(
-        {**job, "nonce": nonce, "block_network": not isolation.net_ns, "site_dirs": isolation.site_dirs}
+        {
+            **job,
+            "nonce": nonce,
+            "block_network": not isolation.net_ns,
+            "site_dirs": isolation.site_dirs,
+            "seccomp": isolation.syscall_filter,
+        }
     )
     uid = fresh_uid() if isolation.new_uid else None
-    workdir = None if isolation.private_fs else _host_workdir(uid)
+    workdir = None if isolation.private_fs or isolation.bwrap else _host_workdir(uid)
+    group = isolation.cgroups.create(limits.memory_mb * MIB) if isolation.cgroups else None
     wall_s = budget_s + STARTUP_S
     job_r, job_w = os.pipe()
     result_r, result_w = os.pipe()
+    go_r, go_w = os.pipe()
     # Our ends as unbuffered files: closing one twice is then harmless (a second os.close of a bare fd
     # number could close a file another thread has just opened).
     job_file, result_file = open(job_w, "wb", buffering=0), open(result_r, "rb", buffering=0)  # noqa: SIM115
@@ -107,6 +133,8 @@ def run_job(
         "private_fs": isolation.private_fs,
         "pid_ns": isolation.pid_ns,
         "reap_orphans": not isolation.pid_ns and uid is None,
+        "go_fd": go_r,
+        "bwrap": _bwrap(isolation, limits),
         "tmp_mb": int(limits.file_mb),
         # visible even when a checkout or venv lives under /tmp: the harness, the interpreter's prefix
         "keep": [str(HARNESS), str(Path(isolation.python).parent.parent), *isolation.site_dirs],
@@ -123,14 +151,22 @@ def run_job(
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(job_r, result_w),
+                pass_fds=(job_r, result_w, go_r),
                 env={"PATH": _CANDIDATE_ENV["PATH"], "LANG": "C.UTF-8"},
                 cwd="/",
                 start_new_session=True,
             )
         finally:
-            os.close(job_r)
-            os.close(result_w)
+            for fd in (job_r, result_w, go_r):
+                os.close(fd)
+        if group is not None:
+            try:
+                group.admit(process.pid)
+            except OSError as exc:
+                raise CodescalerError(f"the sandbox could not start: its memory cgroup: {exc}") from exc
+        os.write(go_w, b"1")
+        os.close(go_w)
+        go_w = -1
         writes: dict[BinaryIO, bytes] = {job_file: payload}
         if process.stdin is not None:
             writes[process.stdin] = stdin
@@ -142,6 +178,8 @@ def run_job(
             except subprocess.TimeoutExpired:
                 run.timed_out = True
     finally:
+        if go_w >= 0:
+            os.close(go_w)
         job_file.close()
         result_file.close()
         if process is not None:
@@ -150,14 +188,57 @@ def run_job(
             _kill_user(uid, isolation.python)
         if workdir is not None:
             shutil.rmtree(workdir, onerror=_force_remove)
+        out_of_memory = group is not None and group.out_of_memory()
+        peak = group.peak_bytes() if group is not None else 0
+        if group is not None:
+            group.remove()
+    run.out_of_memory, run.memory_peak_bytes = out_of_memory, peak
     _exit_status(run, process.returncode)
     return run
 
 
+def _bwrap(isolation: Isolation, limits: Limits) -> dict[str, Any] | None:
+    """bubblewrap's command line for the launcher: the options before and after the bind mounts, and the
+    binds themselves (which the launcher stages first when it runs as root: see launcher._stage)."""
+    if isolation.bwrap is None or isolation.view is None:
+        return None
+    tmp = str(int(limits.file_mb) * MIB)
+    environment = {**_CANDIDATE_ENV, "HOME": WORKDIR, "TMPDIR": WORKDIR}
+    head = [isolation.bwrap, *_BWRAP_NAMESPACES]
+    for target, link in isolation.view.links:
+        head += ["--symlink", target, link]
+    tail = []
+    for path in isolation.view.hidden:
+        tail += ["--tmpfs", path, "--remount-ro", path]
+    tail += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        tmp,
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        tmp,
+        "--tmpfs",
+        "/dev/shm",
+    ]
+    tail += ["--dir", WORKDIR, "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
+    for name, value in environment.items():
+        tail += ["--setenv", name, value]
+    return {
+        "head": head,
+        "binds": [list(bind) for bind in isolation.view.binds],
+        "tail": [*tail, "--"],
+        "stage": isolation.new_uid,
+    }
+
+
 def _rlimits(limits: Limits, wall_s: float) -> dict[str, tuple[int, int]]:
     cpu = limits.cpu_seconds(wall_s)
-    memory = int(limits.memory_mb * 1024 * 1024)
-    files = int(limits.file_mb * 1024 * 1024)
+    memory = int(limits.memory_mb * MIB)
+    files = int(limits.file_mb * MIB)
     return {
         "RLIMIT_CPU": (cpu, cpu + 1),  # SIGXCPU at the soft limit, SIGKILL at the hard one
         "RLIMIT_AS": (memory, memory),
@@ -246,7 +327,7 @@ def _events(data: bytes, nonce: str) -> list[dict[str, Any]]:
         if line.startswith(prefix):
             try:
                 event = json.loads(line[len(prefix) :])
-            except ValueError:
+            except (ValueError, RecursionError):  # a forged line: too deep, or not JSON at all
                 continue
             if isinstance(event, dict):
                 events.append(event)
@@ -256,7 +337,7 @@ def _events(data: bytes, nonce: str) -> list[dict[str, Any]]:
 def _exit_status(run: Run, returncode: int | None) -> None:
     """Fill in how the run ended. The harness reports "started" before any candidate code runs, so a run
     without it failed in unshare or the launcher: the machine's problem, not the candidate's."""
-    if run.event("started") is None and not (run.timed_out or run.output_capped):
+    if run.event("started") is None and not (run.timed_out or run.output_capped or run.out_of_memory):
         reason = run.stderr.decode(errors="replace").strip().splitlines()
         raise CodescalerError(f"the sandbox could not start: {reason[-1] if reason else 'no reason given'}")
     if returncode is None:

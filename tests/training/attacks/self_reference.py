@@ -1,0 +1,4 @@
+def has_close_elements(numbers, threshold):
+    answer = [True]
+    answer.append(answer)
+    return answer

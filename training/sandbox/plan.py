@@ -205,31 +205,45 @@ def _recorded_plan(
             planned = _asserted(unit, events, left_out, doubts)
             if planned is not None:
                 tests[unit.id] = planned
-    scripted = [(unit_id, t) for unit_id, t in tests.items() if isinstance(t.rule, Scripted)]
-    if scripted:  # each replay of the reference's own results must pass, or the test is not replayable
-        verdicts = run_judge(
-            reference,
-            analysis.judge_code,
-            problem.entry_point,
-            [{**t.rule.unit, "replay": _replay(t, t.rule.reference)} for _, t in scripted],  # type: ignore[union-attr]
-            limits,
-            isolation,
-        )
-        for unit_id, _ in scripted:
-            if verdicts[unit_id].status != "passed":
-                left_out.append(
-                    f"test {unit_id + 1} does not replay the same way ({verdicts[unit_id].detail})"
-                )
-                del tests[unit_id]
-    for planned in tests.values():
-        if isinstance(planned.rule, Scripted):
+    _keep_replayable(problem, analysis, tests, left_out, limits, isolation)
+    _tell(problem, tests, left_out, doubts)
+    plan = Plan(tuple(tests[u] for u in sorted(tests)), reference, analysis.judge_code, problem.entry_point)
+    return plan, complete
+
+
+def _keep_replayable(
+    problem: Problem,
+    analysis: Analysis,
+    tests: dict[int, PlannedTest],
+    left_out: list[str],
+    limits: Limits,
+    isolation: Isolation,
+) -> None:
+    """Replay each scripted test on the reference's own results: one that does not pass (a test that draws
+    unseeded randomness, say) cannot be judged by replay and is left out."""
+    scripted = {unit_id: t for unit_id, t in tests.items() if isinstance(t.rule, Scripted)}
+    if not scripted:
+        return
+    units = [{**t.rule.unit, "replay": _replay(t, t.rule.reference)} for t in scripted.values()]  # type: ignore[union-attr]
+    verdicts = run_judge(
+        problem.tests.reference, analysis.judge_code, problem.entry_point, units, limits, isolation
+    )
+    for unit_id, planned in scripted.items():
+        if verdicts[unit_id].status != "passed":
+            left_out.append(f"test {unit_id + 1} does not replay the same way ({verdicts[unit_id].detail})")
+            del tests[unit_id]
+        else:
             log.info(
                 "%s: test %d is scripted (%d calls): it is judged by replaying the test code on the program's "
                 "results",
                 problem.task_id,
-                planned.rule.unit["id"] + 1,
+                unit_id + 1,
                 len(planned.calls),
             )
+
+
+def _tell(problem: Problem, tests: dict[int, PlannedTest], left_out: list[str], doubts: list[str]) -> None:
+    """Warn about what the plan leaves out or doubts; fail when no test is left."""
     if doubts:
         log.warning(
             "%s: the reference solution fails %d assert(s), kept as the test decides: %s",
@@ -237,12 +251,11 @@ def _recorded_plan(
             len(doubts),
             "; ".join(doubts),
         )
-    if left_out and not tests:
-        raise CodescalerError(f"{problem.task_id}: no test can be used: {left_out[0]}")
+    if not tests:
+        reason = left_out[0] if left_out else "the problem has no tests"
+        raise CodescalerError(f"{problem.task_id}: no test can be used: {reason}")
     if left_out:
         log.warning("%s: %d test part(s) left out: %s", problem.task_id, len(left_out), "; ".join(left_out))
-    plan = Plan(tuple(tests[u] for u in sorted(tests)), reference, analysis.judge_code, problem.entry_point)
-    return plan, complete
 
 
 def _record(

@@ -42,7 +42,7 @@ def judged_here(problem: Problem, test: PlannedTest, returned: list[Returned]) -
         return _compare_call(problem, rule, returned[0].value, seconds)
     if isinstance(rule, Fails):
         return TestResult(rule.status, rule.detail, seconds)
-    if all(same(decode(r.encoded), decode(ref)) for r, ref in zip(returned, rule.reference, strict=True)):
+    if all(same(r.value, decode(ref)) for r, ref in zip(returned, rule.reference, strict=True)):
         return TestResult("passed", "", seconds)
     return None
 

@@ -31,24 +31,12 @@ DEFAULT_PACKAGES = ("numpy",)
 @dataclass(frozen=True)
 class View:
     """Bind mounts (host source, sandbox target), symlinks (target, link), hidden directories, and the
-    directories the harness puts on sys.path."""
+    directories the harness puts on sys.path. runner._bwrap turns them into bubblewrap's options."""
 
     binds: tuple[tuple[str, str], ...]
     links: tuple[tuple[str, str], ...]
     hidden: tuple[str, ...]
     site_dirs: tuple[str, ...]
-
-    def arguments(self, sources: dict[str, str] | None = None) -> list[str]:
-        """bwrap's options for this view. `sources` replaces host paths (the launcher's staged copies)."""
-        sources = sources or {}
-        args: list[str] = []
-        for target, link in self.links:
-            args += ["--symlink", target, link]
-        for source, target in self.binds:
-            args += ["--ro-bind", sources.get(source, source), target]
-        for path in self.hidden:
-            args += ["--tmpfs", path, "--remount-ro", path]
-        return args
 
 
 def view(packages: tuple[str, ...] = DEFAULT_PACKAGES) -> View:

@@ -265,7 +265,7 @@ def _inside(isolation: Isolation) -> tuple[dict | None, str]:
     from training.sandbox.runner import run_job
 
     marker = Path("/tmp") / f"codescaler-probe-{secrets.token_hex(8)}"
-    job = {"mode": "probe", "code": "", "tmp_marker": str(marker), "must_not_see": must_not_see()}
+    job = {"mode": "probe", "code": "", "tmp_marker": str(marker), "must_not_see": _must_not_see()}
     try:
         run = run_job(job, Limits(), 10.0, isolation)
     except CodescalerError as exc:
@@ -306,7 +306,7 @@ def _gaps(isolation: Isolation, facts: dict, root: bool) -> list[str]:
     return gaps
 
 
-def must_not_see() -> list[str]:
+def _must_not_see() -> list[str]:
     """Paths a sandbox built by bubblewrap must not show: this project's code, the benchmark data that
     ships in packages, socket directories, and what lies in the home directory besides the interpreter."""
     paths = [str(Path(__file__).resolve().parents[1] / "verify.py"), "/run", "/var/run"]

@@ -115,7 +115,6 @@ def run_job(
     )
     uid = fresh_uid() if isolation.new_uid else None
     workdir = None if isolation.private_fs or isolation.bwrap else _host_workdir(uid)
-    group = isolation.cgroups.create(limits.memory_mb * MIB) if isolation.cgroups else None
     wall_s = budget_s + STARTUP_S
     job_r, job_w = os.pipe()
     result_r, result_w = os.pipe()
@@ -143,9 +142,10 @@ def run_job(
         "deadline_s": wall_s + 2,
     }
     command = [*isolation.command(), sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(config)]
-    process = None
+    process = group = None
     try:
         try:
+            group = isolation.cgroups.create(limits.memory_mb * MIB) if isolation.cgroups else None
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,

@@ -83,12 +83,13 @@ def summary(values: list[float]) -> dict[str, float]:
 def bench_cpu(args: argparse.Namespace) -> dict:
     import torch
 
-    from engine.best_of_n import BestOfN, RankOptions
+    from engine.best_of_n import BestOfN
     from engine.devtools.tiny_models import build_tiny_models
     from engine.document import DocumentContext
     from engine.generation.transformers_backend import TransformersGenerator
+    from engine.protocol import Document, RankOptions, RankRequest
     from engine.reward.transformers_backend import TransformersScorer
-    from engine.serve.client import EngineClient
+    from engine.serve.client import RemoteRanker
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,17 +121,12 @@ def bench_cpu(args: argparse.Namespace) -> dict:
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )  # fmt: skip
         try:
-            client = _connect(f"ws://127.0.0.1:{port}", EngineClient)
-            message = {
-                "type": "rank",
-                "document": {"text": context.text, "offset": context.offset, "path": "circle.py"},
-            }
-            client.request({**message, "n": 8, "max_new_tokens": 64, "seed": 0})
+            client = _connect(f"ws://127.0.0.1:{port}", RemoteRanker)
+            requests = [RankRequest.of(option, document=Document.at(context)) for option in options]
+            client.rank(requests[0])
             service = []
-            for seed in range(2, args.requests + 2):
-                seconds, _ = timed(
-                    lambda s=seed: client.request({**message, "n": 8, "max_new_tokens": 64, "seed": s})
-                )
+            for request in requests[2:]:
+                seconds, _ = timed(lambda r=request: client.rank(r))
                 service.append(seconds)
             client.close()
             report["through_service"] = summary(service)

@@ -14,8 +14,6 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Literal
 
 from engine.candidates import score_gated
 from engine.cleaning.pipeline import clean
@@ -24,39 +22,15 @@ from engine.editor_reward_input import editor_reward_pair
 from engine.generation.base import Cancelled, Generator, Sample, SamplingOptions
 from engine.prompts.builder import fim_prompt, problem_prompt
 from engine.prompts.fim import fim_template
-from engine.ranking import RankedItem, rank_items
-from engine.reward.scorer import Pair, RewardScorer
-from engine.shaping import ShapingMode
+from engine.protocol import RankOptions, RankRequest, RankResult, ScoredCompletion
+from engine.ranking import rank_completions
+from engine.reward.scorer import RewardQuery, RewardScorer
 from engine.syntax.extraction import extract_code
 from engine.syntax.insertion import ParsedDocument
 from engine.syntax.line_mode import line_mode
 from engine.syntax.validity import SyntaxCheck, check_syntax
 
-
-@dataclass(frozen=True)
-class RankOptions:
-    """Knobs of one best-of-N request."""
-
-    n: int = 8
-    max_new_tokens: int = 64
-    temperature: float = 0.8
-    top_p: float = 0.95
-    seed: int | None = None
-    top_k: int | None = None
-    threshold: float | None = None
-    shaping: ShapingMode = "softplus"
-    line_mode: Literal["auto", "single", "multi"] = "auto"
-
-
-@dataclass
-class RankResult:
-    """Ranked candidates, plus where the time went and what the cleaning dropped."""
-
-    items: list[RankedItem]
-    timings: dict[str, float] = field(default_factory=dict)
-    dropped: dict[str, int] = field(default_factory=dict)
-    generated: int = 0
-    line_mode: str | None = None
+DEFAULT_OPTIONS = RankOptions()
 
 
 @contextmanager
@@ -70,39 +44,34 @@ def _timed(timings: dict[str, float], stage: str):
 
 def _score_and_rank(
     scorer: RewardScorer,
-    texts: Sequence[tuple[str, int, float | None, int]],
+    completions: Sequence[Completion],
     checks: Sequence[SyntaxCheck],
-    pairs: Sequence[Pair],
+    queries: Sequence[RewardQuery],
     options: RankOptions,
     timings: dict[str, float],
-) -> list[RankedItem]:
-    """texts: (text, replace_chars, mean logprob, sample index) per candidate, aligned with `checks` and
-    `pairs`."""
+) -> list[ScoredCompletion]:
+    """`completions`, `checks` and the reward model's `queries` are aligned, one per candidate."""
     with _timed(timings, "scoring"):
-        shaped = score_gated(scorer, pairs, checks, options.shaping)
+        shaped = score_gated(scorer, queries, checks, options.shaping)
     items = [
-        RankedItem(
-            text=text,
+        ScoredCompletion(
+            text=completion.text,
             valid=check.valid,
             reason=check.reason,
             score=one.score,
             reward=one.reward,
-            mean_logprob=mean_logprob,
-            replace_chars=replace_chars,
-            sample=sample,
+            mean_logprob=completion.mean_logprob,
+            replace_chars=completion.replace_chars,
+            sample=completion.index,
         )
-        for (text, replace_chars, mean_logprob, sample), check, one in zip(texts, checks, shaped, strict=True)
+        for completion, check, one in zip(completions, checks, shaped, strict=True)
     ]
-    return rank_items(items, options.top_k, options.threshold)
+    return rank_completions(items, options.top_k, options.threshold)
 
 
 def _check(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 class BestOfN:
@@ -127,10 +96,16 @@ class BestOfN:
         )
         return self.generator.generate(prompt_text, sampling, cancel)
 
+    def rank(self, request: RankRequest, cancel: threading.Event | None = None) -> RankResult:
+        """The request's cursor completed, or its problem solved, with the request's own knobs."""
+        if request.document is not None:
+            return self.complete(request.document.context(), request, cancel)
+        return self.solve(request.problem or "", request.language or "python", request, cancel)
+
     def complete(
         self,
         context: DocumentContext,
-        options: RankOptions = RankOptions(),
+        options: RankOptions = DEFAULT_OPTIONS,
         cancel: threading.Event | None = None,
     ) -> RankResult:
         """Ranked completions for the cursor in `context`; `cancel` stops the work between (and, for the
@@ -150,17 +125,22 @@ class BestOfN:
         with _timed(timings, "validation"):
             document = ParsedDocument.parse(context)
             checks = [document.check(c) for c in cleaned.completions]
-            pairs = [editor_reward_pair(context, c, tree=document.insert(c)) for c in cleaned.completions]
+            queries = [editor_reward_pair(context, c, tree=document.insert(c)) for c in cleaned.completions]
         _check(cancel)
-        texts = [(c.text, c.replace_chars, c.mean_logprob, c.index) for c in cleaned.completions]
-        items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)
-        return RankResult(items, timings, dict(cleaned.dropped), len(samples), mode)
+        items = _score_and_rank(self.scorer, cleaned.completions, checks, queries, options, timings)
+        return RankResult(
+            items=items,
+            timings=timings,
+            dropped=dict(cleaned.dropped),
+            generated=len(samples),
+            line_mode=mode,
+        )
 
     def solve(
         self,
         problem: str,
         language: str = "python",
-        options: RankOptions = RankOptions(),
+        options: RankOptions = DEFAULT_OPTIONS,
         cancel: threading.Event | None = None,
     ) -> RankResult:
         """Ranked solutions to a problem statement (code extracted by the reference rule)."""
@@ -172,9 +152,10 @@ class BestOfN:
         with _timed(timings, "validation"):
             extracted = [extract_code(s.text) for s in samples]
             checks = [check_syntax(e.code, e.tag or language) for e in extracted]
-        texts = [
-            (e.code, 0, _mean(s.logprobs), i) for i, (e, s) in enumerate(zip(extracted, samples, strict=True))
+        solutions = [
+            Completion(e.code, 0, s.logprobs, s.finish_reason, i)
+            for i, (e, s) in enumerate(zip(extracted, samples, strict=True))
         ]
-        pairs = [(problem, e.code) for e in extracted]
-        items = _score_and_rank(self.scorer, texts, checks, pairs, options, timings)
-        return RankResult(items, timings, {}, len(samples))
+        queries = [(problem, e.code) for e in extracted]
+        items = _score_and_rank(self.scorer, solutions, checks, queries, options, timings)
+        return RankResult(items=items, timings=timings, generated=len(samples))

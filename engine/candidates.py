@@ -11,38 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from engine.errors import CodescalerError
+from engine.jsonl import read_jsonl, string_field
+from engine.protocol import Candidate, ScoredCandidate, ShapingMode
+from engine.ranking import ranks
 from engine.reward.formatter import RewardInput
-from engine.reward.scorer import Pair, RewardScorer
-from engine.shaping import ShapingMode, needs_score, ranks, shaped_reward
+from engine.reward.scorer import RewardQuery, RewardScorer
+from engine.shaping import needs_score, shaped_reward
+from engine.syntax.extraction import extract_code
+from engine.syntax.languages import language_for_path
 from engine.syntax.validity import SyntaxCheck, check_syntax
 
 
 @dataclass(frozen=True)
-class CodeCandidate:
-    """A program to score; `language` is the name as given (resolved later), None when unknown."""
-
-    code: str
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class ScoredCandidate:
-    """A candidate after validity checking, scoring, shaping and ranking."""
-
-    code: str
-    language: str | None
-    valid: bool | None
-    reason: str
-    score: float | None
-    reward: float
-    rank: int
-    question_chars_cut: int = 0
-    code_chars_cut: int = 0
-
-
-@dataclass(frozen=True)
-class Shaped:
+class ShapedScore:
     """A candidate's raw score (None when it never reached the model), its shaped reward, and what the
     reward model's token budget cut from its input."""
 
@@ -53,17 +37,17 @@ class Shaped:
 
 def score_gated(
     scorer: RewardScorer,
-    pairs: Sequence[Pair],
+    queries: Sequence[RewardQuery],
     checks: Sequence[SyntaxCheck],
     shaping: ShapingMode = "softplus",
-) -> list[Shaped]:
+) -> list[ShapedScore]:
     """Score only the candidates the shaping needs scored (in one call), then shape every one."""
     to_score = [i for i, check in enumerate(checks) if needs_score(check.valid is not False, shaping)]
-    inputs = scorer.format([pairs[i] for i in to_score])
+    inputs = scorer.format([queries[i] for i in to_score])
     raw = dict(zip(to_score, scorer.score_inputs(inputs), strict=True))
     cuts = dict(zip(to_score, inputs, strict=True))
     return [
-        Shaped(raw.get(i), shaped_reward(raw.get(i), check.valid is not False, shaping), cuts.get(i))
+        ShapedScore(raw.get(i), shaped_reward(raw.get(i), check.valid is not False, shaping), cuts.get(i))
         for i, check in enumerate(checks)
     ]
 
@@ -71,7 +55,7 @@ def score_gated(
 def score_candidates(
     scorer: RewardScorer,
     question: str,
-    candidates: Sequence[CodeCandidate],
+    candidates: Sequence[Candidate],
     shaping: ShapingMode = "softplus",
 ) -> list[ScoredCandidate]:
     """Score, shape and rank `candidates` for `question`, in input order (rank 1 = best)."""
@@ -95,3 +79,29 @@ def score_candidates(
             )
         )
     return results
+
+
+def read_candidates(path: Path | str, language: str | None, extraction: str) -> list[Candidate]:
+    """Candidate rows: `{"response": ...}` (code extracted) or `{"code": ...}` (as is).
+
+    A row's language is its `language` field, else the extension of its `path` field, else the response's
+    fence tag, else `language` (the command's default).
+    """
+    candidates = []
+    for number, row in read_jsonl(path):
+        where = f"{path}:{number}"
+        if ("response" in row) == ("code" in row):
+            raise CodescalerError(f"{where}: a row needs exactly one of 'response' or 'code'")
+        named = string_field(row, "language", where, required=False) or language_for_path(
+            string_field(row, "path", where, required=False)
+        )
+        if "response" in row:
+            extracted = extract_code(string_field(row, "response", where) or "", extraction)  # type: ignore[arg-type]
+            candidates.append(Candidate(code=extracted.code, language=named or extracted.tag or language))
+        else:
+            candidates.append(
+                Candidate(code=string_field(row, "code", where) or "", language=named or language)
+            )
+    if not candidates:
+        raise CodescalerError(f"{path}: no candidates (the file is empty)")
+    return candidates

@@ -33,6 +33,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "token": (str,),
         "token_file": (str,),
         "api_key": (str,),
+        "graph_decode": (bool,),
     },
     "completion": {
         "enabled": (bool,),
@@ -41,6 +42,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "temperature": (int, float),
         "top_p": (int, float),
         "seed": (int,),
+        "top_k": (int,),
         "threshold": (int, float),
         "invoked_items": (int,),
         "debounce_ms": (int, float),
@@ -49,6 +51,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "server": {
         "slow_s": (int, float),
         "max_document_chars": (int,),
+        "max_message_bytes": (int,),
     },
     "languages": {},
 }

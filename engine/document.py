@@ -56,6 +56,34 @@ class DocumentContext:
         offset = text.index(marker)
         return cls(text[:offset] + text[offset + len(marker) :], offset, language, path)
 
+    @classmethod
+    def from_cursor(
+        cls,
+        text: str,
+        *,
+        line: int | None = None,
+        col: int | None = None,
+        marker: str | None = None,
+        language: str | None = None,
+        path: str | None = None,
+    ) -> DocumentContext:
+        """The cursor as a user gives it on a command line: a `marker` in the text, or 1-based `line` and
+        `col` (code points)."""
+        if marker is not None:
+            return cls.at_marker(text, marker, language, path)
+        if line is None or col is None:
+            raise CodescalerError("give the cursor with --line and --col, or with --marker")
+        return cls.at_line_col(text, line - 1, col - 1, language, path)
+
+    def range(self, replace_chars: int = 0) -> dict[str, dict[str, int]]:
+        """The LSP-style range (0-based line and code-point character) a completion at the cursor
+        replaces: the cursor, widened over `replace_chars` on its line."""
+        line, character = self.position()
+        return {
+            "start": {"line": line, "character": character},
+            "end": {"line": line, "character": character + replace_chars},
+        }
+
     @property
     def prefix(self) -> str:
         return self.text[: self.offset]
@@ -84,7 +112,7 @@ class DocumentContext:
 
 @dataclass(frozen=True)
 class Completion:
-    """One candidate insertion at the cursor.
+    """One candidate: at a cursor, an insertion; for a problem statement, a whole program.
 
     `text` goes in at the cursor and replaces the next `replace_chars` characters of the document (a
     widened range over auto-closed brackets, always within the cursor line). `logprobs` are the sampled

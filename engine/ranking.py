@@ -1,32 +1,45 @@
 """Ranking of scored candidates: what the user sees first, and whether they see anything.
 
-Order: shaped reward (validity first, then the reward model), then mean token log-probability (the
-policy's own confidence), then shorter text (less to review, less to go wrong). Candidates that read the
-same after normalisation are shown once. An optional threshold suppresses everything below it: no
-suggestion is better than a bad one.
+One order for everything the engine ranks (`score`'s programs, `rank`'s completions, evaluations): shaped
+reward (validity first, then the reward model), then mean token log-probability (the policy's own
+confidence, when there is one), then shorter text (less to review, less to go wrong), then input order.
+Completions that read the same after normalisation are shown once, and an optional threshold suppresses
+everything below it: no suggestion is better than a bad one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+
+import msgspec
+
+from engine.protocol import ScoredCompletion
 
 
-@dataclass(frozen=True)
-class RankedItem:
-    """A candidate with everything the ranking used, and its place (1 = best). `sample` is the index of the
-    policy sample it came from (the lowest, when cleaning merged duplicates), so evaluations can compare the
-    ranking with taking the first sample."""
+def best_first(
+    rewards: Sequence[float],
+    mean_logprobs: Sequence[float | None] | None = None,
+    lengths: Sequence[int] | None = None,
+) -> list[int]:
+    """Indices from best to worst; ties go to the higher mean logprob, then the shorter, then the earlier."""
+    no_logprob = float("-inf")
+    return sorted(
+        range(len(rewards)),
+        key=lambda i: (
+            -rewards[i],
+            -(no_logprob if mean_logprobs is None or mean_logprobs[i] is None else mean_logprobs[i]),
+            0 if lengths is None else lengths[i],
+            i,
+        ),
+    )
 
-    text: str
-    valid: bool | None
-    reason: str
-    score: float | None
-    reward: float
-    mean_logprob: float | None
-    rank: int = 0
-    replace_chars: int = 0
-    sample: int = 0
+
+def ranks(rewards: Sequence[float]) -> list[int]:
+    """1-based rank of each reward in input order (1 = best); ties ranked by input order."""
+    result = [0] * len(rewards)
+    for position, index in enumerate(best_first(rewards), start=1):
+        result[index] = position
+    return result
 
 
 def normalised(text: str) -> str:
@@ -34,28 +47,22 @@ def normalised(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.rstrip().split("\n"))
 
 
-def rank_items(
-    items: Sequence[RankedItem], top_k: int | None = None, threshold: float | None = None
-) -> list[RankedItem]:
+def rank_completions(
+    items: Sequence[ScoredCompletion], top_k: int | None = None, threshold: float | None = None
+) -> list[ScoredCompletion]:
     """Best first, deduplicated, at most `top_k`, none with reward below `threshold`; ranks assigned."""
-    order = sorted(
-        range(len(items)),
-        key=lambda i: (
-            -items[i].reward,
-            -(items[i].mean_logprob if items[i].mean_logprob is not None else float("-inf")),
-            len(items[i].text),
-            i,
-        ),
+    order = best_first(
+        [item.reward for item in items], [item.mean_logprob for item in items], [len(i.text) for i in items]
     )
     seen: set[tuple[str, int]] = set()
-    ranked: list[RankedItem] = []
+    ranked: list[ScoredCompletion] = []
     for i in order:
         item = items[i]
         key = (normalised(item.text), item.replace_chars)
         if key in seen or (threshold is not None and item.reward < threshold):
             continue
         seen.add(key)
-        ranked.append(replace(item, rank=len(ranked) + 1))
+        ranked.append(msgspec.structs.replace(item, rank=len(ranked) + 1))
         if top_k is not None and len(ranked) == top_k:
             break
     return ranked

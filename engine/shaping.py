@@ -1,4 +1,4 @@
-"""Validity-preserving reward shaping and ranking.
+"""Validity-preserving reward shaping (the ranking itself is engine/ranking.py).
 
 CodeScaler's shaping maps a raw reward-model score `s` of a valid, non-empty program to `softplus(s)`,
 which is positive, and gives invalid or empty code exactly 0. Every valid program therefore outranks every
@@ -11,10 +11,8 @@ ranked by its raw score.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal
 
-ShapingMode = Literal["softplus", "raw"]
+from engine.protocol import ShapingMode
 
 
 def softplus(score: float) -> float:
@@ -43,16 +41,3 @@ def shaped_reward(score: float | None, valid: bool, mode: ShapingMode = "softplu
 def needs_score(valid: bool, mode: ShapingMode = "softplus") -> bool:
     """Whether a candidate must go through the reward model under `mode`."""
     return valid or mode == "raw"
-
-
-def rank_order(rewards: Sequence[float]) -> list[int]:
-    """Indices of `rewards` from best to worst; equal rewards keep their input order."""
-    return sorted(range(len(rewards)), key=lambda i: -rewards[i])
-
-
-def ranks(rewards: Sequence[float]) -> list[int]:
-    """1-based rank of each reward in input order (1 = best); ties ranked by input order."""
-    result = [0] * len(rewards)
-    for position, index in enumerate(rank_order(rewards), start=1):
-        result[index] = position
-    return result

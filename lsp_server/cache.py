@@ -9,8 +9,12 @@ are still right, minus the typed part. Reused answers cost no engine time at all
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
+
+import msgspec
+
+from engine.protocol import ScoredCompletion
 
 PREFIX_KEY_CHARS = 4000
 SUFFIX_KEY_CHARS = 1000
@@ -18,22 +22,10 @@ MAX_TYPED_THROUGH = 200
 
 
 @dataclass(frozen=True)
-class CachedItem:
-    """One ranked suggestion, as the engine answered it."""
-
-    text: str
-    replace_chars: int
-    reward: float
-    score: float | None
-    valid: bool | None
-    rank: int
-
-
-@dataclass(frozen=True)
 class _Entry:
     prefix: str  # the last PREFIX_KEY_CHARS characters of the prefix
     whole_prefix: bool  # whether `prefix` is the whole prefix (the document start is in it)
-    items: tuple[CachedItem, ...]
+    items: tuple[ScoredCompletion, ...]
 
     def typed_since(self, prefix: str) -> str:
         """What was typed after this entry's prefix to give `prefix`, or '' when it does not extend it."""
@@ -59,14 +51,14 @@ class CompletionCache:
     def _key(prefix: str, suffix: str, extra: tuple) -> tuple:
         return prefix[-PREFIX_KEY_CHARS:], suffix[:SUFFIX_KEY_CHARS], extra
 
-    def put(self, prefix: str, suffix: str, extra: tuple, items: list[CachedItem]) -> None:
+    def put(self, prefix: str, suffix: str, extra: tuple, items: list[ScoredCompletion]) -> None:
         key = self._key(prefix, suffix, extra)
         self._entries[key] = _Entry(key[0], len(prefix) <= PREFIX_KEY_CHARS, tuple(items))
         self._entries.move_to_end(key)
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
-    def get(self, prefix: str, suffix: str, extra: tuple) -> list[CachedItem] | None:
+    def get(self, prefix: str, suffix: str, extra: tuple) -> list[ScoredCompletion] | None:
         """Items for this context: an exact hit, else typed-through items, else None."""
         key = self._key(prefix, suffix, extra)
         entry = self._entries.get(key)
@@ -79,7 +71,7 @@ class CompletionCache:
                 continue
             typed = entry.typed_since(prefix)
             rest = [
-                replace(item, text=item.text[len(typed) :])
+                msgspec.structs.replace(item, text=item.text[len(typed) :])
                 for item in entry.items
                 if typed and item.text.startswith(typed) and len(item.text) > len(typed)
             ]

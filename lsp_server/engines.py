@@ -1,8 +1,8 @@
-"""The engine behind the language server: in-process models or a remote `codescaler serve`.
+"""The engines behind the language server: a `Ranker` from `engine.ranker.connect`, with a state editors see.
 
-Both speak the engine protocol's rank messages (docs/engine-protocol.md), so the server code is the same
-for a laptop and for a team's GPU host. Cancelling the awaiting task stops the engine work: in process by
-setting the request's cancel event, remotely by sending a `cancel` message.
+The same code serves a laptop (models loaded in this process) and a team's GPU host (a remote
+`codescaler serve`, reconnected whenever it restarts): both are a `Ranker` taking typed requests.
+Cancelling the awaiting task stops the engine work, through the request's cancel event.
 
 Engines are shared: every editor connection of one server process with the same model settings uses one
 loaded model pair (the websocket mode serves many browser tabs). An engine reports its state (`loading`,
@@ -13,37 +13,69 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
 import logging
 import threading
 from collections.abc import Callable
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine.errors import CodescalerError, first_line
-from engine.model_spec import ModelSpec
-from lsp_server.settings import DEFAULTS
+from engine.generation.base import Cancelled
+from engine.protocol import RankRequest, RankResult
+from engine.ranker import Ranker, connect
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, str], None]  # (state, detail)
+CONNECT_TIMEOUT_S = 5.0
 
 
 class EngineUnavailable(CodescalerError):
     """The engine cannot answer now (loading failed, or a remote engine is unreachable)."""
 
 
-class Engine:
-    """State tracking shared by both kinds of engine."""
+class SharedEngine:
+    """One `Ranker` shared by the sessions that use the same model settings, and its state."""
 
-    description = "engine"
-
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings):
         self.state = "loading"
-        self.detail = ""
         self._listeners: list[Listener] = []
         self._changed = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        # Requests wait in these threads while the ranker works: enough for the reward work of several
+        # requests to meet in one batch (the policy runs one request at a time anyway).
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="codescaler-lsp-engine")
+        self.remote = settings.engine_url is not None
+        self.description = (
+            f"engine at {settings.engine_url}" if self.remote else f"models {settings.models.label}"
+        )
+        self.detail = (
+            f"connecting to the {self.description}" if self.remote else f"loading {self.description}"
+        )
+        self.ranker: Ranker | None = None
+        if self.remote:
+            self.ranker = connect(settings, reconnect=True, on_state=self._state_from_thread)
+            self._loading: asyncio.Future = self._loop.create_future()
+            self._loading.set_result(self.ranker)
+        else:  # in a thread, so the editor gets `initialize` answered at once
+            self._loading = asyncio.ensure_future(self._loop.run_in_executor(self._pool, connect, settings))
+            self._loading.add_done_callback(self._loaded)
+
+    def _state_from_thread(self, state: str, detail: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self._loop.call_soon_threadsafe(self._set_state, state, detail)
+
+    def _loaded(self, future: asyncio.Future) -> None:
+        if future.cancelled():
+            return
+        if (exc := future.exception()) is not None:
+            if not isinstance(exc, CodescalerError):
+                log.error("loading the models failed", exc_info=exc)
+            self._set_state("error", f"cannot load the models: {first_line(exc)}")
+            return
+        self.ranker = future.result()
+        self._set_state("ready", self.description)
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -64,77 +96,28 @@ class Engine:
 
     async def wait_ready(self, timeout_s: float | None = None) -> None:
         """Return once the engine is ready; raise `EngineUnavailable` when it is (or stays) in error."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout_s is None else loop.time() + timeout_s
+        deadline = None if timeout_s is None else self._loop.time() + timeout_s
         while self.state != "ready":
             if self.state == "error" and timeout_s is None:
                 raise EngineUnavailable(self.detail)
-            remaining = None if deadline is None else deadline - loop.time()
+            remaining = None if deadline is None else deadline - self._loop.time()
             if remaining is not None and remaining <= 0:
                 raise EngineUnavailable(self.detail or f"{self.description} is not ready")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def until_ready(self) -> None:
-        """Wait for the engine as a request would (requests time their own work only after this)."""
-        await self.wait_ready()
+        """Wait for the engine as a request would: models load for as long as they take; a remote engine
+        that is down gets a few seconds to come back (requests time their own work only after this)."""
+        await self.wait_ready(timeout_s=CONNECT_TIMEOUT_S if self.remote else None)
 
-    async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def stats(self) -> dict[str, Any]:
-        return {"state": self.state}
-
-    async def close(self) -> None:
-        """Release the engine's resources."""
-
-
-class LocalEngine(Engine):
-    """Models loaded in this process (in a thread, so the editor gets `initialize` answered at once)."""
-
-    def __init__(self, spec: ModelSpec):
-        super().__init__()
-        self.spec = spec
-        self.description = f"models {spec.label}"
-        self.detail = f"loading {self.description}"
-        self._stack = ExitStack()
-        self._service: Any = None
-        self.counts = {"completed": 0, "cancelled": 0, "failed": 0}
-        self._loading = asyncio.get_running_loop().run_in_executor(None, self._load)
-        self._loading.add_done_callback(self._loaded)
-
-    def _load(self) -> Any:
-        from engine.serve.protocol import Limits
-        from engine.serve.service import EngineService
-
-        generator, scorer = self.spec.load(self._stack)
-        # Still "loading": the first completion must not pay for compiling (graph decode, default N).
-        generator.warm_up(DEFAULTS["completion"]["n"])
-        limits = Limits(max_n=64, max_new_tokens=1024, max_payload_bytes=64 << 20)
-        return EngineService(
-            generator, scorer, fim_template=self.spec.fim_template, models=self.spec.label, limits=limits
-        )
-
-    def _loaded(self, future: asyncio.Future) -> None:
-        if future.cancelled():
-            return
-        if (exc := future.exception()) is not None:
-            if not isinstance(exc, CodescalerError):
-                log.error("loading the models failed", exc_info=exc)
-            self._set_state("error", f"cannot load the models: {first_line(exc)}")
-            return
-        self._service = future.result()
-        self._set_state("ready", self.description)
-
-    async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
-        from engine.generation.base import Cancelled
-
+    async def rank(self, request: RankRequest) -> RankResult:
         await self.until_ready()
+        assert self.ranker is not None
         cancel = threading.Event()
         # Shielded: a cancelled caller returns at once, while the work runs on until it sees `cancel`
-        # (the policy checks it at every token), so the counts and `in_flight` say when it really stopped.
-        work = asyncio.ensure_future(self._service.handle(message, cancel))
-        work.add_done_callback(self._count)
+        # (the policy checks it at every token), so the counts say when it really stopped.
+        work = self._loop.run_in_executor(self._pool, self.ranker.rank, request, cancel)
         try:
             return await asyncio.shield(work)
         except asyncio.CancelledError:
@@ -143,127 +126,15 @@ class LocalEngine(Engine):
         except Cancelled as exc:
             raise asyncio.CancelledError() from exc
 
-    def _count(self, work: asyncio.Future) -> None:
-        from engine.generation.base import Cancelled
-
-        exc = None if work.cancelled() else work.exception()
-        outcome = "completed" if exc is None else "cancelled" if isinstance(exc, Cancelled) else "failed"
-        self.counts[outcome] += 1
-
     def stats(self) -> dict[str, Any]:
-        if self._service is None:
-            return super().stats()
-        return {"state": self.state, **self._service.stats(), **self.counts}
+        return {"state": self.state, **(self.ranker.stats() if self.ranker is not None else {})}
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._loading
-        if self._service is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._service.close)
-        self._stack.close()
-
-
-class RemoteEngine(Engine):
-    """A `codescaler serve` over websockets, reconnecting with backoff whenever the connection drops."""
-
-    def __init__(self, url: str, token: str | None = None, connect_timeout_s: float = 5.0):
-        super().__init__()
-        self.url = url
-        self.description = f"engine at {url}"
-        self._token = token
-        self._connect_timeout_s = connect_timeout_s
-        self._ids = itertools.count(1)
-        self._pending: dict[str, asyncio.Future] = {}
-        self._ws: Any = None
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _connect(self) -> Any:
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidStatus
-
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        try:
-            return await connect(
-                self.url, additional_headers=headers, open_timeout=self._connect_timeout_s, max_size=None
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            hint = ": set the engine token (models.token or CODESCALER_ENGINE_TOKEN)" if status == 401 else ""
-            raise EngineUnavailable(
-                f"the engine at {self.url} refused the connection ({status}){hint}"
-            ) from exc
-        except (OSError, TimeoutError) as exc:
-            raise EngineUnavailable(
-                f"cannot reach the engine at {self.url}: {first_line(exc)}; is codescaler serve running?"
-            ) from exc
-
-    async def _run(self) -> None:
-        """Connect, read replies until the connection drops, then reconnect (0.5 s doubling to 10 s)."""
-        from websockets.exceptions import ConnectionClosed
-
-        delay = 0.5
-        while True:
-            try:
-                self._ws = await self._connect()
-            except EngineUnavailable as exc:
-                self._set_state("error", str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            delay = 0.5
-            self._set_state("ready", self.description)
-            try:
-                async for frame in self._ws:
-                    reply = json.loads(frame)
-                    future = self._pending.get(reply.get("id"))
-                    if future is not None and not future.done():
-                        future.set_result(reply)
-            except ConnectionClosed:
-                pass
-            self._ws = None
-            lost = EngineUnavailable(f"lost the connection to the engine at {self.url}; reconnecting")
-            self._set_state("error", str(lost))
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(lost)
-
-    async def until_ready(self) -> None:
-        await self.wait_ready(timeout_s=self._connect_timeout_s)
-
-    async def rank(self, message: dict[str, Any]) -> dict[str, Any]:
-        await self.until_ready()
-        request_id = f"lsp{next(self._ids)}"
-        future = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        ws = self._ws
-        try:
-            await ws.send(json.dumps({**message, "type": "rank", "id": request_id}, ensure_ascii=False))
-            reply = await future
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await ws.send(json.dumps({"type": "cancel", "id": request_id}))
-            raise
-        except Exception as exc:
-            if isinstance(exc, CodescalerError):
-                raise
-            raise EngineUnavailable(f"engine at {self.url}: {first_line(exc)}") from exc
-        finally:
-            self._pending.pop(request_id, None)
-        if reply["type"] == "cancelled":
-            raise asyncio.CancelledError()
-        if reply["type"] == "error":
-            raise CodescalerError(f"engine: {reply['error']}")
-        return reply
-
-    def stats(self) -> dict[str, Any]:
-        return {"state": self.state, "url": self.url, "pending": len(self._pending)}
-
-    async def close(self) -> None:
-        self._task.cancel()
         with contextlib.suppress(BaseException):
-            await self._task
-        if self._ws is not None:
-            await self._ws.close()
+            await self._loading
+        if self.ranker is not None:
+            await self._loop.run_in_executor(self._pool, self.ranker.close)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class EngineRegistry:
@@ -274,21 +145,27 @@ class EngineRegistry:
     """
 
     def __init__(self) -> None:
-        self._engines: dict[tuple, Engine] = {}
+        self._engines: dict[tuple, SharedEngine] = {}
         self._users: dict[tuple, int] = {}
 
-    def acquire(self, spec: ModelSpec, url: str | None, token: str | None) -> Engine:
-        key: tuple = ("remote", url, token) if url else ("local", spec)
+    @staticmethod
+    def _key(settings: Settings) -> tuple:
+        if settings.engine_url:
+            return ("remote", settings.engine_url, settings.engine_token)
+        return ("local", settings.models)
+
+    def acquire(self, settings: Settings) -> SharedEngine:
+        key = self._key(settings)
         if key not in self._engines:
             for unused in [k for k, users in self._users.items() if users == 0]:
                 engine = self._engines.pop(unused)
                 del self._users[unused]
                 asyncio.get_running_loop().create_task(engine.close())
-            self._engines[key] = RemoteEngine(url, token) if url else LocalEngine(spec)
+            self._engines[key] = SharedEngine(settings)
         self._users[key] = self._users.get(key, 0) + 1
         return self._engines[key]
 
-    def release(self, engine: Engine) -> None:
+    def release(self, engine: SharedEngine) -> None:
         for key, known in self._engines.items():
             if known is engine:
                 self._users[key] -= 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from lsp_server.cache import CachedItem
+from engine.protocol import ScoredCompletion
 from lsp_server.positions import LineIndex
 
 ACCEPT_COMMAND = "codescaler.accepted"
@@ -35,13 +35,13 @@ class Placement:
         return types.Range(types.Position(*start), types.Position(*end))
 
 
-def _accept_command(item: CachedItem, request_id: str) -> types.Command:
+def _accept_command(item: ScoredCompletion, request_id: str) -> types.Command:
     details = {"request": request_id, "rank": item.rank, "reward": item.reward, "length": len(item.text)}
     return types.Command(title="codescaler: accepted", command=ACCEPT_COMMAND, arguments=[details])
 
 
 def inline_items(
-    items: list[CachedItem], placement: Placement, request_id: str
+    items: list[ScoredCompletion], placement: Placement, request_id: str
 ) -> list[types.InlineCompletionItem]:
     result = []
     for item in items:
@@ -63,7 +63,7 @@ def _label(text: str) -> str:
 
 
 def completion_items(
-    items: list[CachedItem], placement: Placement, request_id: str
+    items: list[ScoredCompletion], placement: Placement, request_id: str
 ) -> list[types.CompletionItem]:
     result = []
     for item in items:

@@ -33,15 +33,21 @@ class CodescalerServer(LanguageServer):
         _register(self)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Malformed messages get a log line, not a popup: one with an id was answered already, and one
-        that could not be read at all (not JSON, not an object) gets a parse error with id null."""
+        """What reaches the log and the user. Malformed messages were answered where they were read
+        (lsp_server/protocol.py, FrameReader in transports.py) and get a log line, not a popup; so does a
+        request's error, which pygls answered already: a warning when the client asked for something wrong
+        (an unknown method, bad params), an error when it is a bug. Anything else (a failing notification
+        handler, a failed write) also gets pygls' window/showMessage."""
+        from pygls.exceptions import FeatureRequestError, JsonRpcInternalError
+
         if isinstance(error, RejectedMessage):
             log.warning("%s", error)
             return
-        if source is JsonRpcException:  # pygls' reading loop could not handle the message at all
-            log.warning("unreadable message: %s", first_line(error))
-            parse_error = types.ResponseError(code=-32700, message=f"Parse error: {first_line(error)}")
-            self.protocol._send_data(types.ResponseErrorMessage(id=None, error=parse_error))
+        if source is FeatureRequestError:
+            if isinstance(error, JsonRpcException) and error.code != JsonRpcInternalError.CODE:
+                log.warning("answered a request with %s: %s", error.code, first_line(error))
+            else:
+                log.error("internal error in a request: %s", first_line(error))
             return
         log.error("internal error: %s", error)
         super().report_server_error(error, source)

@@ -19,12 +19,13 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from engine.errors import CodescalerError, first_line
+from engine.protocol import Document, RankRequest, ScoredCompletion
+from engine.settings import Settings, editor_layer
 from engine.syntax.languages import resolve_language
-from lsp_server.cache import CachedItem, CompletionCache
-from lsp_server.engines import Engine, EngineRegistry
+from lsp_server.cache import CompletionCache
+from lsp_server.engines import EngineRegistry, SharedEngine
 from lsp_server.positions import LineIndex, PositionError
 from lsp_server.scheduler import LatestWins, Superseded
-from lsp_server.settings import Settings, editor_layer
 from lsp_server.status import StatusReporter
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,11 @@ WINDOW_AFTER_CHARS = 8_000
 
 @dataclass
 class Runtime:
-    """What all sessions of one server process share: the engines and the non-editor settings layers."""
+    """What all sessions of one server process share: the engines, and the settings below the editor's
+    (defaults < config file < command line)."""
 
     registry: EngineRegistry
-    base_layers: tuple[dict, ...] = ()
+    settings: Settings
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ class Session:
         self.server = server
         self.runtime = runtime
         self.editor_layers: list[dict] = [{}, {}]  # initializationOptions, live configuration
-        self.settings = Settings.from_layers(*runtime.base_layers)
-        self.engine: Engine | None = None
+        self.settings = runtime.settings
+        self.engine: SharedEngine | None = None
         self.status = StatusReporter(server, self.settings.server["slow_s"])
         self.cache = CompletionCache()
         self.scheduler = LatestWins()
@@ -95,7 +97,7 @@ class Session:
         """Apply a layer from the editor; a bad one is reported and ignored, never fatal."""
         try:
             layer = editor_layer(options, source)
-            settings = Settings.from_layers(*self.runtime.base_layers, *self._with(which, layer))
+            settings = Settings.from_layers(self.runtime.settings.layers, *self._with(which, layer))
         except CodescalerError as exc:
             self.status.show(f"codescaler: ignoring settings: {exc}", types.MessageType.Error)
             return
@@ -113,7 +115,7 @@ class Session:
     def connect_engine(self) -> None:
         """Use the engine the settings name (switching when they changed)."""
         settings = self.settings
-        engine = self.runtime.registry.acquire(settings.models, settings.engine_url, settings.engine_token)
+        engine = self.runtime.registry.acquire(settings)
         if engine is self.engine:
             self.runtime.registry.release(engine)
             return
@@ -176,9 +178,9 @@ class Session:
         return Request(uri, text, cursor, language_id, invoked, chosen), index
 
     def _cache_extra(self, request: Request) -> tuple:
-        return (request.language_id, tuple(sorted(self.settings.rank_request().items(), key=str)))
+        return (request.language_id, self.settings.rank_options())
 
-    async def complete(self, request: Request, feature: str = "inline") -> list[CachedItem]:
+    async def complete(self, request: Request, feature: str = "inline") -> list[ScoredCompletion]:
         """Ranked valid items for `request`, best first (all of them; the caller picks how many). A newer
         request of the same `feature` for the document supersedes an older one; an inline request does not
         supersede a completion request (editors send both after a trigger character)."""
@@ -218,33 +220,26 @@ class Session:
         }
         return self._answered(items)
 
-    def _answered(self, items: list[CachedItem]) -> list[CachedItem]:
+    def _answered(self, items: list[ScoredCompletion]) -> list[ScoredCompletion]:
         self.counts["answered" if items else "empty"] += 1
         return items
 
-    async def _rank(self, request: Request, engine_time: list[float]) -> list[CachedItem]:
+    async def _rank(self, request: Request, engine_time: list[float]) -> list[ScoredCompletion]:
         assert self.engine is not None
         text, cursor = window(request.text, request.cursor)
-        path = to_fs_path(request.uri) or request.uri
-        message = {
-            "type": "rank",
-            "document": {"text": text, "offset": cursor, "language": resolve_language(request.language_id),
-                         "path": path},
-            **self.settings.rank_request(),
-        }  # fmt: skip
+        document = Document(
+            text=text,
+            offset=cursor,
+            language=resolve_language(request.language_id),
+            path=to_fs_path(request.uri) or request.uri,
+        )
         await self.engine.until_ready()  # loading the models is not a slow request
         started = time.perf_counter()
-        reply = await self.engine.rank(message)
+        result = await self.engine.rank(RankRequest.of(self.settings.rank_options(), document=document))
         elapsed = time.perf_counter() - started
         engine_time.append(elapsed)
         self.status.request_done(elapsed)
-        return [
-            CachedItem(
-                row["text"], row["replace_chars"], row["reward"], row["score"], row["valid"], row["rank"]
-            )
-            for row in reply["items"]
-            if row["valid"] is not False and row["text"].strip()
-        ]
+        return [item for item in result.items if item.valid is not False and item.text.strip()]
 
     def next_id(self) -> str:
         return f"c{next(self.ids)}"

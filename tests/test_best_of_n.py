@@ -2,10 +2,11 @@
 
 import pytest
 
-from engine.best_of_n import BestOfN, RankOptions
+from engine.best_of_n import BestOfN
 from engine.document import DocumentContext
 from engine.generation.base import Generator, Sample, SamplingOptions
 from engine.generation.transformers_backend import TransformersGenerator
+from engine.protocol import RankOptions
 from engine.reward.transformers_backend import TransformersScorer
 
 DOCUMENT = "def add(a, b):\n    return █\n\n\nprint(add(1, 2))\n"

@@ -42,9 +42,9 @@ def test_version(codescaler_cli):
 
 def test_score_prints_one_ranked_object_per_candidate_in_input_order(codescaler_cli, tiny_reward, tmp_path):
     candidates = write_jsonl(tmp_path / "c.jsonl", CANDIDATES)
-    result = run(codescaler_cli, "score", "--model", str(tiny_reward), "-q", "Add two numbers.",
+    result = run(codescaler_cli, "score", "--reward-model", str(tiny_reward), "-q", "Add two numbers.",
                  "--candidates", str(candidates), "--language", "python")  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0 and "deprecated" not in result.stderr, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == len(CANDIDATES)
     for row in rows:
@@ -179,9 +179,20 @@ def test_question_is_required_exactly_once(codescaler_cli, tiny_reward, tmp_path
 def test_unreachable_server(codescaler_cli, tiny_reward, tmp_path):
     candidates = write_jsonl(tmp_path / "c.jsonl", CANDIDATES[:1])
     url = f"http://127.0.0.1:{free_port()}"
+    result = run(codescaler_cli, "score", "--reward-model", str(tiny_reward), "--reward-backend", "http",
+                 "--reward-url", url, "-q", "q", "-c", str(candidates))  # fmt: skip
+    one_line_error(result, "cannot reach the reward server", url)
+
+
+def test_the_old_score_flags_still_work_with_a_warning(codescaler_cli, tiny_reward, tmp_path):
+    """`--model/-m`, `--backend` and `--url` were `score`'s names before the flags were shared."""
+    candidates = write_jsonl(tmp_path / "c.jsonl", CANDIDATES[:1])
+    url = f"http://127.0.0.1:{free_port()}"
     result = run(codescaler_cli, "score", "-m", str(tiny_reward), "--backend", "http", "--url", url,
                  "-q", "q", "-c", str(candidates))  # fmt: skip
-    one_line_error(result, "cannot reach the reward server", url)
+    one_line_error(result, "cannot reach the reward server", url)  # the old flags took effect
+    for old, new in (("model", "reward-model"), ("backend", "reward-backend"), ("url", "reward-url")):
+        assert f"codescaler: warning: --{old} is deprecated; use --{new}" in result.stderr
 
 
 def test_http_backend_without_url(codescaler_cli, tiny_reward, tmp_path):

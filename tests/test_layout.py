@@ -52,3 +52,28 @@ def test_cli_help_does_not_import_torch():
     code = "import sys; from engine.cli import main; main._register(); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "False", result.stderr
+
+
+COMMAND_PACKAGES = ("engine.cli", "lsp_server.cli", "training.cli")
+
+
+def test_no_library_module_imports_a_command_module():
+    """Commands parse, call and print; what they share (defaults, option declarations aside) lives in the
+    libraries, so no library module may reach into a command module for it. The shared option
+    declarations (engine/cli/options.py) are for commands only."""
+    offenders = []
+    for package in ("engine", "lsp_server", "training"):
+        for path in (ROOT / package).rglob("*.py"):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            if module.startswith(COMMAND_PACKAGES):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                offenders += [
+                    f"{module} imports {name}" for name in names if name.startswith(COMMAND_PACKAGES)
+                ]
+    assert not offenders, offenders

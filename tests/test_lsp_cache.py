@@ -1,8 +1,11 @@
-from lsp_server.cache import PREFIX_KEY_CHARS, CachedItem, CompletionCache
+from engine.protocol import ScoredCompletion
+from lsp_server.cache import PREFIX_KEY_CHARS, CompletionCache
 
 
 def item(text, rank=1):
-    return CachedItem(text=text, replace_chars=0, reward=1.0, score=1.0, valid=True, rank=rank)
+    return ScoredCompletion(
+        text=text, valid=True, reason="", score=1.0, reward=1.0, mean_logprob=None, rank=rank
+    )
 
 
 def test_exact_hit_and_miss():

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.shaping import needs_score, rank_order, ranks, shaped_reward, softplus
+from engine.ranking import best_first, ranks
+from engine.shaping import needs_score, shaped_reward, softplus
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
@@ -58,6 +59,6 @@ def test_unknown_mode_is_an_error():
 
 def test_ranking_is_descending_and_stable_on_ties():
     rewards = [0.5, 2.0, 0.0, 2.0, 0.5]
-    assert rank_order(rewards) == [1, 3, 0, 4, 2]
+    assert best_first(rewards) == [1, 3, 0, 4, 2]
     assert ranks(rewards) == [3, 1, 5, 2, 4]
     assert ranks([]) == []

@@ -61,18 +61,19 @@ class CodeReward:
                                                   self.shaping)]  # fmt: skip
 
     def _remote(self, questions: Sequence[str], codes: Sequence[str]) -> list[float]:
-        from engine.serve.client import EngineClient
+        from engine.protocol import Candidate, ScoreRequest
+        from engine.serve.client import RemoteRanker
 
         rewards = [0.0] * len(codes)
         by_question: dict[str, list[int]] = {}
         for index, question in enumerate(questions):
             by_question.setdefault(question, []).append(index)
-        with EngineClient(self.engine_url, self.token) as client:  # type: ignore[arg-type]
+        with RemoteRanker(self.engine_url, self.token) as ranker:  # type: ignore[arg-type]
             for question, indices in by_question.items():
-                candidates = [{"code": codes[i], "language": self.language} for i in indices]
-                reply = client.request({"type": "score", "question": question, "candidates": candidates})
-                for i, item in zip(indices, reply["items"], strict=True):
-                    rewards[i] = item["reward"]
+                candidates = [Candidate(code=codes[i], language=self.language) for i in indices]
+                result = ranker.score(ScoreRequest(question=question, candidates=candidates))
+                for i, item in zip(indices, result.items, strict=True):
+                    rewards[i] = item.reward
         return rewards
 
     def trl_reward_function(self):

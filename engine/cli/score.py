@@ -4,65 +4,36 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import typer
 
-from engine.candidates import CodeCandidate, ScoredCandidate
+from engine.candidates import read_candidates
+from engine.cli.options import shared_options
 from engine.errors import CodescalerError
-from engine.jsonl import read_jsonl, string_field, write_jsonl_atomic
+from engine.jsonl import write_jsonl_atomic
+from engine.model_spec import ModelSpec
+from engine.protocol import ScoredCandidate
 from engine.reward.formatter import DEFAULT_MAX_TOKENS
-from engine.syntax.extraction import extract_code
-from engine.syntax.languages import language_for_path
+from engine.settings import Settings
+from engine.text_files import read_text
 
 log = logging.getLogger(__name__)
 
 
-def read_candidates(path: Path | str, language: str | None, extraction: str) -> list[CodeCandidate]:
-    """Candidate rows: `{"response": ...}` (code extracted) or `{"code": ...}` (as is).
-
-    A row's language is its `language` field, else the extension of its `path` field, else the response's
-    fence tag, else `language` (the command's default).
-    """
-    candidates = []
-    for number, row in read_jsonl(path):
-        where = f"{path}:{number}"
-        if ("response" in row) == ("code" in row):
-            raise CodescalerError(f"{where}: a row needs exactly one of 'response' or 'code'")
-        named = string_field(row, "language", where, required=False) or language_for_path(
-            string_field(row, "path", where, required=False)
-        )
-        if "response" in row:
-            extracted = extract_code(string_field(row, "response", where) or "", extraction)  # type: ignore[arg-type]
-            candidates.append(CodeCandidate(extracted.code, named or extracted.tag or language))
-        else:
-            candidates.append(CodeCandidate(string_field(row, "code", where) or "", named or language))
-    if not candidates:
-        raise CodescalerError(f"{path}: no candidates (the file is empty)")
-    return candidates
-
-
 def output_row(result: ScoredCandidate) -> dict[str, Any]:
     """The JSON object printed for one candidate; truncation details appear only when something was cut."""
-    row = asdict(result)
+    row = msgspec.structs.asdict(result)
     if not (result.question_chars_cut or result.code_chars_cut):
         del row["question_chars_cut"], row["code_chars_cut"]
     return row
 
 
+@shared_options("reward_model", "reward_backend", "reward_url", "api_key")
 def score(
-    model: str = typer.Option(
-        "bundled", "--model", "-m", help="Reward model: local folder or hub id (default: the bundled one)."
-    ),
-    backend: str = typer.Option("transformers", help="transformers | vllm | http"),
-    url: str | None = typer.Option(
-        None, help="Base URL of a vLLM server started with --runner pooling (http)."
-    ),
-    api_key: str | None = typer.Option(
-        None, envvar="CODESCALER_API_KEY", help="Bearer token for the http backend's server."
-    ),
     question: str | None = typer.Option(None, "--question", "-q", help="The problem statement."),
     question_file: Path | None = typer.Option(None, help="Read the problem statement from this file."),
     candidates: Path = typer.Option(
@@ -84,6 +55,11 @@ def score(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the JSONL here (atomically) instead of stdout."
     ),
+    model: str | None = typer.Option(None, "--model", "-m", hidden=True),
+    backend: str | None = typer.Option(None, "--backend", hidden=True),
+    url: str | None = typer.Option(None, "--url", hidden=True),
+    *,
+    settings: Settings,
 ) -> None:
     """Score candidate programs for one question; print one JSON object per candidate, in input order.
 
@@ -93,8 +69,9 @@ def score(
     from engine.candidates import score_candidates
     from engine.reward.scorer import BACKENDS, load_scorer
 
-    if backend not in BACKENDS:
-        raise CodescalerError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    spec = _with_deprecated_flags(settings.models, model=model, backend=backend, url=url).resolved()
+    if spec.reward_backend not in BACKENDS:
+        raise CodescalerError(f"unknown backend {spec.reward_backend!r}: use one of {', '.join(BACKENDS)}")
     if extraction not in ("reference", "lenient"):
         raise CodescalerError(f"unknown extraction mode {extraction!r}: use reference or lenient")
     if shaping not in ("softplus", "raw"):
@@ -102,16 +79,17 @@ def score(
     if (question is None) == (question_file is None):
         raise CodescalerError("give the question with exactly one of --question or --question-file")
     if question_file is not None:
-        try:
-            question = question_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CodescalerError(
-                f"cannot read question file {question_file}: {exc.strerror or exc}"
-            ) from exc
+        question = read_text(question_file, "question file")
     rows = read_candidates(candidates, language, extraction)
-    log.info("loading reward model %s with the %s backend", model, backend)
+    log.info("loading reward model %s with the %s backend", spec.reward_model, spec.reward_backend)
     with load_scorer(
-        model, backend, url=url, api_key=api_key, max_tokens=max_tokens, dtype=dtype, device=device
+        spec.reward_model,  # type: ignore[arg-type]
+        spec.reward_backend,
+        url=spec.reward_url,
+        api_key=spec.api_key,
+        max_tokens=max_tokens,
+        dtype=dtype,
+        device=device,
     ) as scorer:
         results = [output_row(r) for r in score_candidates(scorer, question or "", rows, shaping)]  # type: ignore[arg-type]
     if out is not None:
@@ -119,6 +97,18 @@ def score(
     else:
         for row in results:
             typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+def _with_deprecated_flags(spec: ModelSpec, **old: str | None) -> ModelSpec:
+    """`--model/-m`, `--backend` and `--url` (this command's names before 0.2) still work, with a warning."""
+    new_names = {"model": "reward_model", "backend": "reward_backend", "url": "reward_url"}
+    changes = {}
+    for name, value in old.items():
+        if value is not None:
+            flag = new_names[name].replace("_", "-")
+            typer.echo(f"codescaler: warning: --{name} is deprecated; use --{flag}", err=True)
+            changes[new_names[name]] = value
+    return replace(spec, **changes)
 
 
 def register(app: typer.Typer) -> None:

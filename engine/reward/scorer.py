@@ -1,6 +1,6 @@
 """One interface over the three scoring backends.
 
-`score(pairs)` returns raw reward-model logits, one per (question, code) pair. Every backend formats its
+`score(queries)` returns raw reward-model logits, one per (question, code) query. Every backend formats its
 inputs with the same `RewardFormatter` and differs only in how token ids become logits, which is what lets
 the parity test demand agreement to 1e-4 across transformers, offline vLLM and a vLLM server.
 """
@@ -14,7 +14,7 @@ from typing import Literal
 from engine.errors import CodescalerError
 from engine.reward.formatter import DEFAULT_MAX_TOKENS, RewardFormatter, RewardInput
 
-Pair = tuple[str, str]
+RewardQuery = tuple[str, str]
 """(question, code): what the code must do, and the program."""
 
 Backend = Literal["transformers", "vllm", "http"]
@@ -22,17 +22,17 @@ BACKENDS: tuple[str, ...] = ("transformers", "vllm", "http")
 
 
 class RewardScorer(ABC):
-    """A reward model that scores (question, code) pairs."""
+    """A reward model that scores (question, code) queries."""
 
     formatter: RewardFormatter
 
-    def format(self, pairs: Sequence[Pair]) -> list[RewardInput]:
-        """The model inputs for `pairs`, with what the token budget cut from each."""
-        return [self.formatter(question, code) for question, code in pairs]
+    def format(self, queries: Sequence[RewardQuery]) -> list[RewardInput]:
+        """The model inputs for `queries`, with what the token budget cut from each."""
+        return [self.formatter(question, code) for question, code in queries]
 
-    def score(self, pairs: Sequence[Pair]) -> list[float]:
-        """Raw scores (unbounded logits, not probabilities) in the order of `pairs`."""
-        return self.score_inputs(self.format(pairs))
+    def score(self, queries: Sequence[RewardQuery]) -> list[float]:
+        """Raw scores (unbounded logits, not probabilities) in the order of `queries`."""
+        return self.score_inputs(self.format(queries))
 
     def score_inputs(self, inputs: Sequence[RewardInput]) -> list[float]:
         """Raw scores for inputs already formatted by `format`."""

@@ -16,12 +16,14 @@ import json
 import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine.errors import CodescalerError
 from engine.generation.base import Cancelled
-from engine.serve.protocol import ProtocolError, parse_message
-from engine.serve.service import EngineService
+from engine.protocol import CancelRequest, RankRequest, ScoreRequest
+from engine.ranker import LocalRanker
+from engine.serve.protocol import Limits, ProtocolError, answer, read_request, result_answer
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +46,41 @@ def require_token_off_loopback(host: str, token: str | None) -> None:
 
 
 class EngineServer:
-    """Websocket front of an `EngineService`: one task per request, exactly one answer per request."""
+    """Websocket front of a `LocalRanker`: one task per request, exactly one answer per request.
 
-    def __init__(self, service: EngineService, token: str | None = None, grace_s: float = 30.0):
-        self.service = service
+    Requests run in thread pools so that the reward-model work of several requests meets in the batcher;
+    score requests get their own threads (in the rank pool they would queue behind ranks waiting for the
+    serial policy, and never meet in a reward batch)."""
+
+    def __init__(
+        self,
+        ranker: LocalRanker,
+        token: str | None = None,
+        grace_s: float = 30.0,
+        limits: Limits | None = None,
+        workers: int = 4,
+    ):
+        self.ranker = ranker
         self.token = token
         self.grace_s = grace_s
+        self.limits = limits or Limits()
         self.tasks: set[asyncio.Task] = set()
+        self.rejected = 0
+        self.pools = {
+            kind: ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"codescaler-{kind}")
+            for kind in ("rank", "score")
+        }
 
     def _authorized(self, request: Any) -> bool:
         if not self.token:
             return True
         given = request.headers.get("Authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
+
+    def stats(self) -> dict[str, Any]:
+        stats = self.ranker.stats()
+        stats["failed"] += self.rejected  # malformed or over-limit requests never reach the ranker
+        return stats
 
     def _process_request(self, connection: Any, request: Any) -> Any:
         path = request.path.split("?")[0]
@@ -65,34 +89,30 @@ class EngineServer:
         if not self._authorized(request):
             return connection.respond(401, "missing or wrong engine token\n")
         if path == "/stats":
-            response = connection.respond(200, json.dumps(self.service.stats()) + "\n")
+            response = connection.respond(200, json.dumps(self.stats()) + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
         return None
 
-    async def _answer(self, websocket: Any, message: dict, cancel: threading.Event, pending: dict) -> None:
-        request_id = message.get("id")
+    async def _answer(
+        self, websocket: Any, request: RankRequest | ScoreRequest, cancel: threading.Event, pending: dict
+    ) -> None:
+        kind = "rank" if isinstance(request, RankRequest) else "score"
+        work = self.ranker.rank if kind == "rank" else self.ranker.score
         try:
-            reply = {"id": request_id, "type": "result", **await self.service.handle(message, cancel)}
+            result = await asyncio.get_running_loop().run_in_executor(self.pools[kind], work, request, cancel)
             if cancel.is_set():  # finished before it noticed: the client asked to drop it all the same
                 raise Cancelled()
-            self.service.counts["completed"] += 1
+            reply = result_answer(request.id, result)
         except Cancelled:
-            reply = {"id": request_id, "type": "cancelled"}
-            self.service.counts["cancelled"] += 1
+            reply = answer(request.id, "cancelled")
         except CodescalerError as exc:
-            reply = {"id": request_id, "type": "error", "error": str(exc)}
-            self.service.counts["failed"] += 1
+            reply = answer(request.id, "error", error=str(exc))
         except Exception as exc:
-            log.exception("request %s failed", request_id)
-            reply = {
-                "id": request_id,
-                "type": "error",
-                "error": f"internal error: {type(exc).__name__}: {exc}",
-            }
-            self.service.counts["failed"] += 1
+            log.exception("request %s failed", request.id)
+            reply = answer(request.id, "error", error=f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            pending.pop(request_id, None)
+            pending.pop(request.id, None)
         await _send(websocket, reply)
 
     async def _connection(self, websocket: Any) -> None:
@@ -102,25 +122,22 @@ class EngineServer:
         try:
             async for frame in websocket:
                 try:
-                    message = parse_message(frame, self.service.limits)
+                    request = read_request(frame, self.limits)
                 except ProtocolError as exc:
-                    await _send(websocket, {"id": exc.request_id, "type": "error", "error": str(exc)})
+                    self.rejected += 1
+                    await _send(websocket, answer(exc.request_id, "error", error=str(exc)))
                     continue
-                request_id = message.get("id")
-                if message["type"] == "cancel":
-                    if request_id in pending:
-                        pending[request_id].set()
+                if isinstance(request, CancelRequest):
+                    if request.id in pending:
+                        pending[request.id].set()
                     continue
-                if request_id is None or request_id in pending:
-                    reason = (
-                        "missing field 'id'"
-                        if request_id is None
-                        else f"request id {request_id!r} is already in flight"
-                    )
-                    await _send(websocket, {"id": request_id, "type": "error", "error": reason})
+                if request.id in pending:
+                    self.rejected += 1
+                    reason = f"request id {request.id!r} is already in flight"
+                    await _send(websocket, answer(request.id, "error", error=reason))
                     continue
-                pending[request_id] = threading.Event()
-                task = asyncio.create_task(self._answer(websocket, message, pending[request_id], pending))
+                pending[request.id] = threading.Event()
+                task = asyncio.create_task(self._answer(websocket, request, pending[request.id], pending))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         except ConnectionClosed:  # an editor crashed or the network dropped: not an engine error
@@ -138,7 +155,7 @@ class EngineServer:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
                 loop.add_signal_handler(signum, stop.set)
-        limit = self.service.limits.max_payload_bytes
+        limit = self.limits.max_payload_bytes
         async with serve(
             self._connection, host, port, process_request=self._process_request, max_size=2 * limit
         ) as server:
@@ -151,11 +168,12 @@ class EngineServer:
             server.close(close_connections=False)
             if self.tasks:
                 await asyncio.wait(set(self.tasks), timeout=self.grace_s)
-        self.service.close()
+        for pool in self.pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-async def _send(websocket: Any, reply: dict) -> None:
+async def _send(websocket: Any, reply: bytes) -> None:
     from websockets.exceptions import ConnectionClosed
 
     with contextlib.suppress(ConnectionClosed):
-        await websocket.send(json.dumps(reply, ensure_ascii=False))
+        await websocket.send(reply.decode("utf-8"))

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from engine.errors import CodescalerError
-from lsp_server.settings import DEFAULTS, Settings, editor_layer
+from engine.settings import DEFAULTS, Settings, editor_layer
 from tests.lsp.conftest import CODESCALER, SERVER_ENV
 from tests.lsp.raw_client import RawLspClient
 
@@ -83,4 +83,6 @@ def test_bad_cli_settings_stop_the_server_at_once(tmp_path):
 
     result = subprocess.run([CODESCALER, "lsp", "--config", str(config)], capture_output=True, text=True,
                             env=SERVER_ENV, timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
-    assert result.returncode == 1 and "completion.line_mode must be auto, single or multi" in result.stderr
+    assert (
+        result.returncode == 1 and "completion.line_mode must be one of auto, single, multi" in result.stderr
+    )

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.best_of_n import RankOptions, RankResult
 from engine.errors import CodescalerError
-from engine.ranking import RankedItem
+from engine.protocol import RankOptions, RankResult, ScoredCompletion
 from tests.test_cli import run
 from training.evaluation import infilling
 from training.evaluation.append_log import AppendLog
@@ -51,10 +50,11 @@ def real_task(single_line) -> InfillingTask:
     return next(t for t in infilling.load_tasks(single_line, limit=3) if t.task_id == TASK_ID)
 
 
-def item(text: str, rank: int, sample: int, replace_chars: int = 0) -> RankedItem:
-    return RankedItem(
-        text, True, "", 0.0, 1.0 / rank, None, rank=rank, replace_chars=replace_chars, sample=sample
-    )
+def item(text: str, rank: int, sample: int, replace_chars: int = 0) -> ScoredCompletion:
+    return ScoredCompletion(
+        text=text, valid=True, reason="", score=0.0, reward=1.0 / rank, mean_logprob=None, rank=rank,
+        replace_chars=replace_chars, sample=sample,
+    )  # fmt: skip
 
 
 class TableVerifier:
@@ -112,7 +112,7 @@ def test_task_record_top_first_oracle_and_an_empty_result(real_task):
     right, wrong = "    for idx, elem in enumerate(numbers):", "    for idx, elem in []:"
     reference = program(real_task, infilling.cleaned_reference(real_task).text)
     verifier = TableVerifier({program(real_task, right), reference})
-    result = RankResult([item(right, rank=1, sample=3), item(wrong, rank=2, sample=1)], generated=4,
+    result = RankResult(items=[item(right, rank=1, sample=3), item(wrong, rank=2, sample=1)], generated=4,
                         dropped={"dedupe": 2, "trim": 0}, line_mode="single")  # fmt: skip
     record = task_record(real_task, result, verifier)
     assert (record["top"], record["first"], record["oracle"], record["reference"]) == (
@@ -131,7 +131,7 @@ def test_task_record_top_first_oracle_and_an_empty_result(real_task):
     assert len(verifier.calls[0]) == 2  # the right candidate is the reference: one sandbox run for both
     assert [c["passed"] for c in record["candidates"]] == [True, False]
 
-    empty = task_record(real_task, RankResult([], generated=4, dropped={"near_empty": 4}), verifier)
+    empty = task_record(real_task, RankResult(items=[], generated=4, dropped={"near_empty": 4}), verifier)
     assert (empty["top"], empty["first"], empty["oracle"], empty["reference"]) == (False, False, False, True)
     assert empty["kept"] == 0 and empty["top_sample"] is None
 
@@ -152,12 +152,12 @@ class ScriptedEngine:
         self.by_prefix = {task.prompt: task for task in tasks}
         self.calls = []
 
-    def complete(self, context, options, cancel=None):
-        self.calls.append(options)
-        task = self.by_prefix[context.prefix]
+    def rank(self, request, cancel=None):
+        self.calls.append(request)
+        task = self.by_prefix[request.document.context().prefix]
         answer = task.canonical_solution.rstrip("\n")
         items = [item(answer, rank=1, sample=1), item("    pass", rank=2, sample=0)]
-        return RankResult(items, {"generation": 0.5}, {}, options.n, "single")
+        return RankResult(items=items, timings={"generation": 0.5}, generated=request.n, line_mode="single")
 
 
 def test_evaluate_reports_and_resumes(single_line, tmp_path):
@@ -255,7 +255,7 @@ def test_command_end_to_end_resume_and_refusal(codescaler_cli, tiny_models, sing
     [
         (["--data", "MISSING"], "no infilling data at"),
         (["--set", "random"], "unknown --set 'random': use single or multi"),
-        (["--line-mode", "both"], "--line-mode must be one of auto, single, multi"),
+        (["--line-mode", "both"], "line_mode must be one of auto, single, multi"),
     ],
 )
 def test_bad_input_is_one_line(codescaler_cli, tiny_models, tmp_path, args, message):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from engine.cli.model_options import API_KEY, POLICY_BACKEND, POLICY_URL
+from engine.cli.options import option
 from engine.errors import CodescalerError
 
 
@@ -37,9 +37,9 @@ def curate(
     out: Path = typer.Option(..., help="Pairs file: .jsonl (appended, resumable) or .parquet (at the end)."),
     n: int = typer.Option(8, "-n", help="Samples per problem."),
     limit: int | None = typer.Option(None, help="Use only the first K problems."),
-    policy_backend: str | None = POLICY_BACKEND,
-    policy_url: str | None = POLICY_URL,
-    api_key: str | None = API_KEY,
+    policy_backend: str | None = option("policy_backend"),
+    policy_url: str | None = option("policy_url"),
+    api_key: str | None = option("api_key"),
     max_new_tokens: int = typer.Option(1024, help="Longest sample, in tokens."),
     temperature: float = typer.Option(0.8, help="Sampling temperature."),
     top_p: float = typer.Option(0.95, help="Nucleus sampling."),

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from engine.cli.model_options import API_KEY, POLICY_BACKEND, POLICY_URL
+from engine.cli.options import option
 from engine.errors import CodescalerError
 
 SELECTORS = ("rm", "rm-raw", "random", "first", "logprob", "examples", "majority", "codet", "oracle")
@@ -32,9 +32,9 @@ def bon(
     test_policy: str | None = typer.Option(
         None, help="Policy that writes codet's tests (default: --policy)."
     ),
-    policy_backend: str | None = POLICY_BACKEND,
-    policy_url: str | None = POLICY_URL,
-    api_key: str | None = API_KEY,
+    policy_backend: str | None = option("policy_backend"),
+    policy_url: str | None = option("policy_url"),
+    api_key: str | None = option("api_key"),
     max_new_tokens: int = typer.Option(512, help="Longest sample, in tokens."),
     temperature: float = typer.Option(0.8, help="Sampling temperature."),
     top_p: float = typer.Option(0.95, help="Nucleus sampling."),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from engine.cli.engine_options import ENGINE_TOKEN, ENGINE_URL
+from engine.cli.options import option
 from engine.errors import CodescalerError
 
 
@@ -18,8 +18,8 @@ def train_policy(
     out: Path = typer.Option(..., help="Folder for the tuned policy (checkpoints in OUT/checkpoints)."),
     reward: str = typer.Option("rm", help="rm (CodeScaler reward model) | execution (sandboxed tests, 0/1)."),
     reward_model: str | None = typer.Option(None, help="Reward model for --reward rm (in process)."),
-    engine_url: str | None = ENGINE_URL,
-    token: str | None = ENGINE_TOKEN,
+    engine_url: str | None = option("engine"),
+    token: str | None = option("token"),
     limit: int | None = typer.Option(None, help="Use only the first K problems."),
     max_steps: int = typer.Option(250, help="GRPO steps."),
     num_generations: int = typer.Option(8, help="Samples per prompt (the GRPO group)."),

@@ -29,16 +29,18 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from engine.best_of_n import RankOptions, RankResult
+import msgspec
+
 from engine.cleaning.pipeline import clean
 from engine.document import Completion, DocumentContext
 from engine.errors import CodescalerError
 from engine.jsonl import read_jsonl, string_field
-from engine.ranking import RankedItem
+from engine.protocol import Document, RankOptions, RankRequest, RankResult, ScoredCompletion
+from engine.ranker import Ranker
 from training.data.benchmarks import MBPPPLUS_PATH
 from training.evaluation.append_log import AppendLog
 from training.evaluation.rm_accuracy import bootstrap_interval
@@ -134,12 +136,12 @@ def program(task: InfillingTask, text: str, replace_chars: int = 0) -> str:
     return context.prefix + text + context.suffix[replace_chars:]
 
 
-def top_pick(items: Sequence[RankedItem]) -> RankedItem | None:
+def top_pick(items: Sequence[ScoredCompletion]) -> ScoredCompletion | None:
     """Rank 1: what the editor shows first."""
     return min(items, key=lambda item: item.rank, default=None)
 
 
-def first_pick(items: Sequence[RankedItem]) -> RankedItem | None:
+def first_pick(items: Sequence[ScoredCompletion]) -> ScoredCompletion | None:
     """The candidate from the earliest sample: what an editor without a ranker would show."""
     return min(items, key=lambda item: item.sample, default=None)
 
@@ -149,12 +151,6 @@ def cleaned_reference(task: InfillingTask) -> Completion | None:
     reference fails after cleaning cannot be won by any candidate the pipeline lets through unchanged."""
     result = clean([Completion(task.canonical_solution)], task.context())
     return result.completions[0] if result.completions else None
-
-
-class Engine(Protocol):
-    def complete(
-        self, context: DocumentContext, options: RankOptions = ..., cancel: Any = ...
-    ) -> RankResult: ...
 
 
 Verifier = Callable[[Problem, Sequence[str]], list[Any]]
@@ -179,7 +175,7 @@ def task_record(task: InfillingTask, result: RankResult, verify: Verifier) -> di
     distinct = list(dict.fromkeys([*programs, *([reference_program] if reference_program else [])]))
     verdicts = dict(zip(distinct, verify(task.problem(), distinct), strict=True))
 
-    def passes(item: RankedItem | None) -> bool:
+    def passes(item: ScoredCompletion | None) -> bool:
         return item is not None and verdicts[program(task, item.text, item.replace_chars)].passed
 
     candidates = []
@@ -230,7 +226,7 @@ def check_settings(out: Path, settings: dict[str, Any]) -> None:
 
 
 def evaluate(
-    engine: Engine,
+    ranker: Ranker,
     tasks: Sequence[InfillingTask],
     options: RankOptions,
     seed: int,
@@ -258,7 +254,7 @@ def evaluate(
                 if task.task_id in records:
                     continue
                 task_options = _with_seed(options, problem_seed(seed, task.task_id))
-                result = engine.complete(task.context(), task_options)
+                result = ranker.rank(RankRequest.of(task_options, document=Document.at(task.context())))
                 if pending is not None:
                     pending.result()
                     bar.update()
@@ -271,7 +267,7 @@ def evaluate(
 
 def _with_seed(options: RankOptions, seed: int) -> RankOptions:
     """The task's own seed (so a resumed run samples a task as the first run did), and every candidate."""
-    return replace(options, seed=seed, top_k=None, threshold=None)
+    return msgspec.structs.replace(options, seed=seed, top_k=None, threshold=None)
 
 
 def _rate(hits: Sequence[float], seed: int) -> dict[str, Any]:

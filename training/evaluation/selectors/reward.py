@@ -8,7 +8,8 @@ what the gate adds.
 
 from __future__ import annotations
 
-from engine.candidates import CodeCandidate, score_candidates
+from engine.candidates import score_candidates
+from engine.protocol import Candidate
 from engine.reward.scorer import RewardScorer
 from training.evaluation.selection import Selection, SelectionTask
 
@@ -31,7 +32,7 @@ class RewardSelector:
 
     def select(self, task: SelectionTask) -> Selection:
         if self.syntax_gate:
-            scored = score_candidates(self.scorer, task.question, [CodeCandidate(c.code, "python") for c in
+            scored = score_candidates(self.scorer, task.question, [Candidate(code=c.code, language="python") for c in
                                                                     task.candidates])  # fmt: skip
             return Selection(scores=tuple(s.reward for s in scored))
         return Selection(scores=tuple(self.scorer.score([(task.question, c.code) for c in task.candidates])))

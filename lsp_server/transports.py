@@ -283,6 +283,10 @@ async def serve_frames(
             log.exception("could not handle a message")
         if stop is not None and stop.is_set():
             return
+        # Let the handler this message started run up to its first wait before the next message is
+        # handled: messages already buffered would otherwise overtake it (a `didChangeConfiguration` must
+        # apply before the request that follows it).
+        await asyncio.sleep(0)
 
 
 class _StdinChunks:
@@ -433,6 +437,7 @@ async def serve_ws(
                     server.protocol.receive_body(frame)
                 except Exception:  # a bug must cost one message, not the session
                     log.exception("could not handle a message")
+                await asyncio.sleep(0)  # as in serve_frames: handlers run in the order messages came
         except ConnectionClosed:
             pass
         finally:

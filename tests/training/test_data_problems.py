@@ -10,13 +10,8 @@ import pytest
 
 from engine.errors import CodescalerError
 from training.data import load_problems, write_problems
-from training.data.benchmarks import MBPPPLUS_PATH
 from training.problems import Problem
 from training.problems import TestSpec as Spec  # not collected as a test class
-
-needs_mbppplus = pytest.mark.skipif(
-    not MBPPPLUS_PATH.is_file(), reason="../shared/data/MbppPlus.json missing"
-)
 
 
 def test_humaneval_loads_all_164_as_check_problems():
@@ -38,7 +33,6 @@ def test_limit_keeps_the_first_problems():
         load_problems("humaneval", limit=-1)
 
 
-@needs_mbppplus
 def test_mbppplus_loads_all_399_with_parsed_inputs_and_the_reference():
     problems = load_problems("mbppplus")
     assert len(problems) == 399
@@ -65,7 +59,6 @@ def test_mbppplus_loads_all_399_with_parsed_inputs_and_the_reference():
     assert problems["Mbpp/737"].metadata["evalplus_oracle"] == "output is not None"
 
 
-@needs_mbppplus
 def test_mbppplus_asserts_variant_splits_imports_from_asserts():
     problems = load_problems("mbppplus-asserts")
     assert len(problems) == 399

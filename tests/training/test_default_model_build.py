@@ -11,13 +11,10 @@ import torch
 from engine.generation.base import SamplingOptions, load_generator
 from engine.reward.scorer import load_scorer
 from tests.test_cli import one_line_error
-from training.data.benchmarks import MBPPPLUS_PATH
 from training.data.pairs import read_pairs
 from training.default_models import lm_pretraining
 from training.default_models.build import held_out
 from training.default_models.lm_pretraining import PretrainOptions, pretrain
-
-pytestmark = pytest.mark.skipif(not MBPPPLUS_PATH.is_file(), reason="MBPP+ is not next to the repository")
 
 
 def run(*args):

@@ -33,7 +33,10 @@ def _model_settings(settings: Settings) -> dict[str, Any]:
 @shared_options(MODELS, ENGINE, SAMPLING)
 def fim(
     set_name: str | None = typer.Option(
-        None, "--set", help="single | multi: the bundled HumanEval-Infilling set (default single)."
+        None,
+        "--set",
+        help="single | multi | random-span | random-span-light: a HumanEval-Infilling set shipped with "
+        "codescaler (default single).",
     ),
     data: Path | None = typer.Option(None, help=DATA_HELP),
     limit: int | None = typer.Option(None, help="Use only the first K tasks of the file."),
@@ -56,7 +59,7 @@ def fim(
     from training.evaluation.append_log import AppendLog
 
     if set_name is not None and set_name not in infilling.SETS:
-        raise CodescalerError(f"unknown --set {set_name!r}: use single or multi")
+        raise CodescalerError(f"unknown --set {set_name!r}: use {', '.join(infilling.SETS)}")
     if (limit is not None and limit < 1) or (workers is not None and workers < 1):
         raise CodescalerError("--limit and --workers must be at least 1")
     path = data if data is not None else infilling.bundled_path(set_name or "single")

@@ -9,6 +9,7 @@ the expected values in its sandbox. Nothing here runs code.
 from __future__ import annotations
 
 import ast
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from engine.errors import CodescalerError
 from engine.jsonl import read_jsonl
 from training.problems import Problem, TestSpec
 
-# The MBPP+ copy that ships next to the repository (../shared/data, see its README).
-MBPPPLUS_PATH = Path(__file__).resolve().parents[3] / "shared" / "data" / "MbppPlus.json"
+# The benchmark copies that ship inside the package (training/benchmark_data/README.md: provenance,
+# sha256, licences), so `--problems mbppplus` and `eval fim --set` work from any clone or wheel.
+BENCHMARK_DATA = Path(__file__).resolve().parents[1] / "benchmark_data"
+MBPPPLUS_PATH = BENCHMARK_DATA / "MbppPlus.json.gz"
 
 # EvalPlus compares these tasks' results specially (evalplus/eval: MBPP_OUTPUT_NOT_NONE_TASKS and the
 # Mbpp/164 and Mbpp/295 oracles); a plain equality check would fail correct programs.
@@ -57,7 +60,8 @@ def load_humaneval(limit: int | None) -> dict[str, Problem]:
 
 
 def load_mbppplus(path: str, limit: int | None, asserts: bool = False) -> dict[str, Problem]:
-    """MBPP+ from EvalPlus's MbppPlus.json (a JSON list) or .jsonl. With `asserts`, the tests are MBPP's
+    """MBPP+ from EvalPlus's MbppPlus.json (a JSON list, optionally .gz) or .jsonl (optionally .gz); by
+    default the copy that ships with the package. With `asserts`, the tests are MBPP's
     original three asserts instead of EvalPlus's inputs (kind `asserts`, imports in `setup`)."""
     file = Path(path) if path else MBPPPLUS_PATH
     if not file.is_file():
@@ -74,11 +78,12 @@ def load_mbppplus(path: str, limit: int | None, asserts: bool = False) -> dict[s
 
 
 def _mbpp_rows(file: Path) -> list[tuple[str, dict[str, Any]]]:
-    if file.suffix == ".jsonl":
+    if file.name.endswith((".jsonl", ".jsonl.gz")):
         return [(f"{file}:{line}", row) for line, row in read_jsonl(file)]
     try:
-        rows = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        with (gzip.open if file.suffix == ".gz" else open)(file, "rt", encoding="utf-8") as handle:
+            rows = json.load(handle)
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CodescalerError(f"cannot read {file}: {exc}") from exc
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise CodescalerError(f"{file}: expected a JSON list of task objects")

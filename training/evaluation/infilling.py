@@ -41,7 +41,7 @@ from engine.errors import CodescalerError
 from engine.jsonl import read_jsonl, string_field
 from engine.protocol import Document, RankOptions, RankRequest, RankResult, ScoredCompletion
 from engine.ranker import Ranker
-from training.data.benchmarks import MBPPPLUS_PATH
+from training.data.benchmarks import BENCHMARK_DATA
 from training.evaluation.append_log import AppendLog
 from training.evaluation.rm_accuracy import bootstrap_interval
 from training.problems import Problem, TestSpec
@@ -51,6 +51,8 @@ from training.sampling import problem_seed
 SETS = {
     "single": ("single-line", "HumanEval-SingleLineInfilling.jsonl.gz"),
     "multi": ("multi-line", "HumanEval-MultiLineInfilling.jsonl.gz"),
+    "random-span": ("random-span", "HumanEval-RandomSpanInfilling.jsonl.gz"),
+    "random-span-light": ("random-span (light)", "HumanEval-RandomSpanInfillingLight.jsonl.gz"),
 }
 FIELDS = ("task_id", "entry_point", "prompt", "suffix", "canonical_solution", "test")
 PICKERS = ("top", "first", "oracle", "reference")
@@ -93,10 +95,10 @@ class InfillingTask:
 
 
 def bundled_path(set_name: str) -> Path:
-    """The shared copy of a HumanEval-Infilling set (next to MBPP+, see shared/data/README.md)."""
+    """The packaged copy of a HumanEval-Infilling set (training/benchmark_data/README.md)."""
     if set_name not in SETS:
-        raise CodescalerError(f"unknown --set {set_name!r}: use single or multi")
-    return MBPPPLUS_PATH.parent / SETS[set_name][1]
+        raise CodescalerError(f"unknown --set {set_name!r}: use {', '.join(SETS)}")
+    return BENCHMARK_DATA / SETS[set_name][1]
 
 
 def set_label(set_name: str | None, data: Path | None) -> str:

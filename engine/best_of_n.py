@@ -49,8 +49,10 @@ def _score_and_rank(
     queries: Sequence[RewardQuery],
     options: RankOptions,
     timings: dict[str, float],
+    dropped: dict[str, int],
 ) -> list[ScoredCompletion]:
-    """`completions`, `checks` and the reward model's `queries` are aligned, one per candidate."""
+    """`completions`, `checks` and the reward model's `queries` are aligned, one per candidate; what the
+    ranking leaves out is counted in `dropped`."""
     with _timed(timings, "scoring"):
         shaped = score_gated(scorer, queries, checks, options.shaping)
     items = [
@@ -66,7 +68,7 @@ def _score_and_rank(
         )
         for completion, check, one in zip(completions, checks, shaped, strict=True)
     ]
-    return rank_completions(items, options.top_k, options.threshold)
+    return rank_completions(items, options.top_k, options.threshold, dropped)
 
 
 def _check(cancel: threading.Event | None) -> None:
@@ -127,13 +129,10 @@ class BestOfN:
             checks = [document.check(c) for c in cleaned.completions]
             queries = [editor_reward_pair(context, c, tree=document.insert(c)) for c in cleaned.completions]
         _check(cancel)
-        items = _score_and_rank(self.scorer, cleaned.completions, checks, queries, options, timings)
+        dropped = dict(cleaned.dropped)
+        items = _score_and_rank(self.scorer, cleaned.completions, checks, queries, options, timings, dropped)
         return RankResult(
-            items=items,
-            timings=timings,
-            dropped=dict(cleaned.dropped),
-            generated=len(samples),
-            line_mode=mode,
+            items=items, timings=timings, dropped=dropped, generated=len(samples), line_mode=mode
         )
 
     def solve(
@@ -157,5 +156,6 @@ class BestOfN:
             for i, (e, s) in enumerate(zip(extracted, samples, strict=True))
         ]
         queries = [(problem, e.code) for e in extracted]
-        items = _score_and_rank(self.scorer, solutions, checks, queries, options, timings)
-        return RankResult(items=items, timings=timings, generated=len(samples))
+        dropped: dict[str, int] = {}
+        items = _score_and_rank(self.scorer, solutions, checks, queries, options, timings, dropped)
+        return RankResult(items=items, timings=timings, dropped=dropped, generated=len(samples))

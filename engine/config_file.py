@@ -125,6 +125,10 @@ def load_config(explicit: Path | None = None) -> dict[str, dict[str, Any]]:
             f"cannot read config file {path}: {exc.strerror or exc}; fix the path (--config or "
             "CODESCALER_CONFIG)"
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise CodescalerError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise CodescalerError(f"config file {path} is not valid TOML: {exc}") from exc
     return validate(data, str(path))

@@ -63,6 +63,13 @@ def string_field(row: dict[str, Any], field: str, where: str, required: bool = T
     return value
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_writer(path: str | Path) -> Iterator[TextIO]:
     """A text file that appears at `path` complete, or not at all: readers see the old file or the new."""
@@ -70,6 +77,7 @@ def atomic_writer(path: str | Path) -> Iterator[TextIO]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a user's output gets the usual mode
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             yield out
             out.flush()

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.default_models import BUNDLED, resolve
 from engine.errors import CodescalerError
+from engine.hub import check_available
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,12 @@ class ModelSpec:
             raise CodescalerError(
                 "the http reward backend needs --reward-model: the served model (or its tokenizer)"
             )
-        return replace(
+        spec = replace(
             self, policy=resolve(self.policy, "policy"), reward_model=resolve(self.reward_model, "reward")
         )
+        check_available(spec.policy, "--policy")  # type: ignore[arg-type]
+        check_available(spec.reward_model, "--reward-model")  # type: ignore[arg-type]
+        return spec
 
     def load(self, stack: ExitStack) -> tuple[Any, Any]:
         """The generator and scorer, closed when `stack` closes."""

@@ -130,11 +130,17 @@ class RankRequest(RankOptions, frozen=True, kw_only=True, tag="rank", tag_field=
         super().__post_init__()
         if (self.document is None) == (self.problem is None):
             raise ValueError("a rank request needs exactly one of 'document' or 'problem'")
+        if self.problem is not None and not self.problem.strip():
+            raise ValueError("problem must not be empty: give the problem statement")
 
     @classmethod
     def of(cls, options: RankOptions, **fields: Any) -> RankRequest:
-        """A request with `options`' knobs and `fields` (document or problem, language, id)."""
-        return cls(**msgspec.structs.asdict(options), **fields)
+        """A request with `options`' knobs and `fields` (document or problem, language, id); a
+        `RequestError` naming the field when they break a rule."""
+        try:
+            return cls(**msgspec.structs.asdict(options), **fields)
+        except ValueError as exc:
+            raise RequestError(f"invalid request: {exc}") from exc
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):

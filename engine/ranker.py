@@ -12,6 +12,7 @@ requests meets in shared batches (engine/serve/batcher.py).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -28,6 +29,7 @@ from engine.serve.batcher import BatchedScorer, ScoreBatcher
 from engine.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 StateListener = Callable[[str, str], None]  # (loading | ready | error, detail)
 
 
@@ -150,6 +152,10 @@ def load_local(settings: Settings, **batching: Any) -> LocalRanker:
     """The models the settings name, loaded here and warmed up for the configured N (graph decode
     compiles then, not at the first request)."""
     spec = settings.models
+    named = [model is not None for model in (spec.policy, spec.reward_model)]
+    if named[0] != named[1]:
+        unset, flag = ("reward model", "--reward-model") if named[0] else ("policy", "--policy")
+        log.warning("only one model is set: the %s is the small bundled one (set %s too)", unset, flag)
     stack = ExitStack()
     try:
         generator, scorer = spec.load(stack)

@@ -48,9 +48,14 @@ def normalised(text: str) -> str:
 
 
 def rank_completions(
-    items: Sequence[ScoredCompletion], top_k: int | None = None, threshold: float | None = None
+    items: Sequence[ScoredCompletion],
+    top_k: int | None = None,
+    threshold: float | None = None,
+    dropped: dict[str, int] | None = None,
 ) -> list[ScoredCompletion]:
-    """Best first, deduplicated, at most `top_k`, none with reward below `threshold`; ranks assigned."""
+    """Best first, deduplicated, at most `top_k`, none with reward below `threshold`; ranks assigned.
+    `dropped` counts what was left out and why (`duplicate`, `below_threshold`), so a user is told."""
+    counts = dropped if dropped is not None else {}
     order = best_first(
         [item.reward for item in items], [item.mean_logprob for item in items], [len(i.text) for i in items]
     )
@@ -60,6 +65,8 @@ def rank_completions(
         item = items[i]
         key = (normalised(item.text), item.replace_chars)
         if key in seen or (threshold is not None and item.reward < threshold):
+            reason = "duplicate" if key in seen else "invalid" if item.valid is False else "below_threshold"
+            counts[reason] = counts.get(reason, 0) + 1
             continue
         seen.add(key)
         ranked.append(msgspec.structs.replace(item, rank=len(ranked) + 1))

@@ -61,6 +61,20 @@ def editor_layer(options: Any, source: str) -> dict[str, dict[str, Any]]:
     return validate(options, source)
 
 
+def check_engine_url(url: str) -> None:
+    """An engine address is ws://HOST:PORT or wss://HOST:PORT (`codescaler serve` speaks websockets)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("ws", "wss") and parts.hostname:
+        return
+    rest = url.split("://", 1)[1] if "://" in url else url
+    hint = f"; did you mean ws://{rest}?" if parts.scheme in ("http", "https", "") else ""
+    raise CodescalerError(
+        f"the engine address {url!r} is not a websocket URL: use ws://HOST:PORT (or wss://){hint}"
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Effective settings: every section merged over the defaults, checked once."""
@@ -79,6 +93,8 @@ class Settings:
             )
         if completion["debounce_ms"] < 0:
             raise CodescalerError("completion.debounce_ms must not be negative")
+        if settings.engine_url is not None:
+            check_engine_url(settings.engine_url)
         return settings
 
     @classmethod

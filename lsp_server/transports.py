@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from pygls.io_ import StdoutWriter
 
 from engine.errors import CodescalerError
+from engine.listening import bound_address, listen
 from engine.serve.server import is_loopback
 from engine.settings import DEFAULTS
 from lsp_server.protocol import INVALID_REQUEST, PARSE_ERROR, CodescalerProtocol, parse_json
@@ -377,7 +378,7 @@ async def serve_tcp(
             writer.close()
             await _finish(server)
 
-    listener = await asyncio.start_server(connection, host, port)
+    listener = await asyncio.start_server(connection, sock=listen(host, port))
     await _announce("tcp", listener.sockets, ready)
     async with listener:
         await listener.serve_forever()
@@ -443,13 +444,14 @@ async def serve_ws(
         finally:
             await _finish(server)
 
-    async with serve(connection, host, port, process_request=admit, max_size=max_message_bytes) as listener:
+    sock = listen(host, port)
+    async with serve(connection, sock=sock, process_request=admit, max_size=max_message_bytes) as listener:
         await _announce("ws", listener.sockets, ready)
         await listener.serve_forever()
 
 
 async def _announce(scheme: str, sockets: Any, ready: asyncio.Event | None) -> None:
-    bound = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in sockets)
+    bound = ", ".join(bound_address(sock) for sock in sockets)
     print(f"codescaler language server listening on {scheme}://{bound}", flush=True)
     if ready is not None:
         ready.set()

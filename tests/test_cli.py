@@ -249,3 +249,14 @@ def test_tiny_models_are_deterministic_complete_model_folders(codescaler_cli, ti
     for token in ("<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|im_start|>", "<|im_end|>"):
         assert len(tokenizer(token, add_special_tokens=False)["input_ids"]) == 1
     assert tokenizer.chat_template and tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>"
+
+
+def test_a_missing_training_extra_is_named_before_any_work():
+    from training.cli.extra import missing
+
+    requirements = ['trl==1.16.0; extra == "train"', 'surely-not-installed-xyz==1.0; extra == "train"',
+                    'not-this-one==1; extra == "vllm-cpu"', "typer==0.29.2"]  # fmt: skip
+    assert missing("train", requirements) == ["surely-not-installed-xyz"]
+    from importlib.metadata import requires
+
+    assert missing("train", requires("codescaler") or []) == []  # CI installs the extra

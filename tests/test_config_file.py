@@ -76,8 +76,8 @@ def test_rank_takes_models_and_defaults_from_the_config_file(codescaler_cli, tin
     result = run(codescaler_cli, "rank", str(document), "--line", "1", "--col", "9", "--json",
                  "--config", str(config), "--seed", "1")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    items = json.loads(result.stdout)
-    assert 1 <= len(items) <= 3  # n = 3 from the file
+    reply = json.loads(result.stdout)
+    assert reply["generated"] == 3 and 1 <= len(reply["items"]) <= 3  # n = 3 from the file
     no_models = tmp_path / "empty.toml"
     no_models.write_text('[models]\npolicy_backend = "openai"\n')
     result = run(

@@ -1,6 +1,7 @@
 """The bundled default models: shipped in the package and used wherever no model is configured."""
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -15,7 +16,7 @@ import engine.default_models as default_models
 from engine.errors import CodescalerError
 from engine.model_spec import ModelSpec
 from tests.lsp.conftest import CODESCALER, SERVER_ENV
-from tests.test_cli import run
+from tests.test_cli import one_line_error, run
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = "def add(a, b):\n    return \n"
@@ -45,23 +46,51 @@ def test_rank_without_models_uses_the_bundled_ones(codescaler_cli, empty_config,
     ]
     unset = run(codescaler_cli, "rank", *where)
     assert unset.returncode == 0, unset.stderr
-    items = json.loads(unset.stdout)
-    assert items and all({"text", "valid", "score", "reward", "rank", "range"} <= set(item) for item in items)
+    items = json.loads(unset.stdout)["items"]
+    assert items and all(
+        {"text", "valid", "score", "reward", "rank", "replaces"} <= set(item) for item in items
+    )
     named = run(codescaler_cli, "rank", *where, "--policy", "bundled", "--reward-model", "bundled")
     assert named.returncode == 0, named.stderr
-    assert json.loads(named.stdout) == items  # `bundled` names exactly what an unset model loads
+    assert json.loads(named.stdout)["items"] == items  # `bundled` names exactly what an unset model loads
     problem = run(
         codescaler_cli, "rank", "--problem", "Add two numbers.", "--json", "--config", str(empty_config)
     )
     assert problem.returncode == 0, problem.stderr
-    assert isinstance(json.loads(problem.stdout), list)
+    assert isinstance(json.loads(problem.stdout)["items"], list)
 
 
 def test_a_missing_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(default_models, "ROOT", tmp_path)
     with pytest.raises(CodescalerError, match=r"bundled policy model is missing .*--policy"):
         ModelSpec().resolved()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # named models are used as named (no hub check offline)
     assert ModelSpec(policy="a", reward_model="b").resolved() == ModelSpec(policy="a", reward_model="b")
+
+
+def test_a_hub_model_that_cannot_be_fetched_fails_at_once_in_one_line(codescaler_cli, tmp_path):
+    """No hub is reachable here: one line naming the model and the way out, not half a minute of retries;
+    offline, one line saying the model is not downloaded."""
+    document = tmp_path / "f.py"
+    document.write_text("x = \n")
+    args = [
+        codescaler_cli,
+        "rank",
+        str(document),
+        "--line",
+        "1",
+        "--col",
+        "5",
+        "--policy",
+        "Qwen/Qwen2.5-Coder-1.5B",
+    ]
+    online = {key: value for key, value in os.environ.items() if key != "HF_HUB_OFFLINE"}
+    for env, message in (
+        (online, "cannot fetch --policy Qwen/Qwen2.5-Coder-1.5B from the Hugging Face hub"),
+        ({**online, "HF_HUB_OFFLINE": "1"}, "--policy Qwen/Qwen2.5-Coder-1.5B is neither a local folder nor downloaded"),
+    ):  # fmt: skip
+        result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        one_line_error(result, message, "a local folder")
 
 
 def test_models_show_names_the_folders_and_cards(codescaler_cli):

@@ -21,17 +21,25 @@ def models(tiny_models):
     return ["--policy", str(tiny_models["policy"]), "--reward-model", str(tiny_models["reward"])]
 
 
-def check_items(items, n, cursor=None):
-    assert 1 <= len(items) <= n
-    assert [item["rank"] for item in items] == list(range(1, len(items) + 1))
-    rewards = [item["reward"] for item in items]
+def check_items(reply, n, cursor=None):
+    """`--json`: the engine's result, every candidate, valid ones first, positions 1-based."""
+    items = reply["items"]
+    assert 1 <= len(items) <= n and reply["generated"] == n and isinstance(reply["dropped"], dict)
+    assert reply["cursor"] == cursor
+    validity = [item["valid"] is not False for item in items]
+    assert validity == sorted(validity, reverse=True)  # valid first
+    valid = [item for item in items if item["valid"] is not False]
+    rewards = [item["reward"] for item in valid]
     assert rewards == sorted(rewards, reverse=True)
     for item in items:
-        assert {"text", "valid", "score", "reward", "rank"} <= item.keys()
+        assert {"text", "valid", "reason", "score", "reward", "rank"} <= item.keys()
         assert (item["score"] is None) == (item["valid"] is False)
+        assert item["valid"] is not False or item["reason"]
         if cursor is not None:
-            assert item["range"]["start"] == cursor
-            assert item["range"]["end"]["character"] == cursor["character"] + item["replace_chars"]
+            assert item["replaces"]["start"] == cursor
+            assert item["replaces"]["end"]["column"] == cursor["column"] + item["replace_chars"]
+        else:
+            assert "replaces" not in item
 
 
 def test_help(codescaler_cli):
@@ -43,7 +51,7 @@ def test_cursor_by_line_and_column(codescaler_cli, tiny_models, document):
     result = run(codescaler_cli, "rank", str(document), "--line", "2", "--col", "12", *models(tiny_models),
                  "-n", "4", "--max-new-tokens", "8", "--seed", "1", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    check_items(json.loads(result.stdout), 4, {"line": 1, "character": 11})
+    check_items(json.loads(result.stdout), 4, {"line": 2, "column": 12})
 
 
 def test_cursor_by_marker_and_text_output(codescaler_cli, tiny_models, tmp_path):
@@ -52,16 +60,23 @@ def test_cursor_by_marker_and_text_output(codescaler_cli, tiny_models, tmp_path)
     result = run(codescaler_cli, "rank", str(path), "--marker", "<CURSOR>", *models(tiny_models),
                  "-n", "3", "--max-new-tokens", "6", "--seed", "2")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("#1  reward ")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("3 sampled") and "ranked: " in lines[0]
+    shown = [line for line in lines[1:] if line.startswith("#")]
+    assert [line.split()[0] for line in shown] == [f"#{i}" for i in range(1, len(shown) + 1)]
+    for number, line in enumerate(lines):  # each suggestion as the completed line, insertion marked
+        if line.startswith("#"):
+            assert lines[number + 1].startswith("    2 | y = len(⟦")
+    if not shown:
+        assert lines[1].startswith("no valid suggestion: ")
+    assert not any(line.startswith("invalid:") for line in lines)  # only with --all
 
 
 def test_problem_statement(codescaler_cli, tiny_models):
     result = run(codescaler_cli, "rank", "--problem", "Add two numbers.", *models(tiny_models),
                  "-n", "3", "--max-new-tokens", "8", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    items = json.loads(result.stdout)
-    check_items(items, 3)
-    assert all("range" not in item for item in items)
+    check_items(json.loads(result.stdout), 3)
 
 
 @pytest.mark.parametrize(
@@ -100,4 +115,4 @@ def test_through_real_vllm_servers(
                  "--reward-backend", "http", "--reward-url", vllm_reward_server,
                  "-n", "4", "--max-new-tokens", "8", "--seed", "1", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    check_items(json.loads(result.stdout), 4, {"line": 1, "character": 11})
+    check_items(json.loads(result.stdout), 4, {"line": 2, "column": 12})

@@ -251,8 +251,9 @@ def test_rank_command_through_the_engine(engine, tmp_path):
     result = run(CODESCALER, "rank", str(path), "--line", "2", "--col", "12", "--engine", engine, "--token", TOKEN,
                  "-n", "3", "--max-new-tokens", "6", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    items = json.loads(result.stdout)
-    assert items and items[0]["range"]["start"] == {"line": 1, "character": 11}
+    reply = json.loads(result.stdout)
+    assert reply["generated"] == 3 and reply["cursor"] == {"line": 2, "column": 12}
+    assert reply["items"] and reply["items"][0]["replaces"]["start"] == {"line": 2, "column": 12}
     one_line_error(
         run(CODESCALER, "rank", str(path), "--line", "2", "--col", "12", "--engine", engine), "401"
     )

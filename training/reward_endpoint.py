@@ -361,12 +361,12 @@ class RewardEndpoint:
 
     async def serve(
         self,
-        host: str,
-        port: int,
+        sock: socket.socket,
         ready: Callable[[int], None] | None = None,
         stop: asyncio.Event | None = None,
     ) -> None:
-        """Serve until SIGINT/SIGTERM (or `stop`), then finish in-flight requests for a short grace."""
+        """Serve on `sock` (bound by `engine.listening.listen` before the model loaded) until SIGINT/SIGTERM
+        (or `stop`), then finish in-flight requests for a short grace."""
         limits = self.limits
         # auto_decompress off: a compressed body is refused (415) rather than inflated past the size cap.
         # lingering_time: after an early answer (401, 413, 408), read and drop what the client still sends
@@ -388,11 +388,10 @@ class RewardEndpoint:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
                 loop.add_signal_handler(signum, stop.set)
-        server = await loop.create_server(self._protocol, host, port, backlog=128, reuse_address=True)
+        server = await loop.create_server(self._protocol, sock=sock)
         try:
             if ready is not None:
-                inet = (socket.AF_INET, socket.AF_INET6)
-                ready(next(sock.getsockname()[1] for sock in server.sockets if sock.family in inet))
+                ready(sock.getsockname()[1])
             await stop.wait()
         finally:
             server.close()
@@ -408,15 +407,11 @@ class RewardEndpoint:
 def run_server(
     reward: CodeReward,
     host: str,
-    port: int,
+    sock: socket.socket,
     token: str | None,
     limits: ServerLimits | None = None,
     ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Serve `reward` on host:port until SIGINT/SIGTERM; off loopback a token is required."""
+    """Serve `reward` on `sock` (bound to `host`) until SIGINT/SIGTERM; off loopback a token is required."""
     require_token_off_loopback(host, token)
-    endpoint = RewardEndpoint(reward, token, limits)
-    try:
-        asyncio.run(endpoint.serve(host, port, ready))
-    except OSError as exc:
-        raise CodescalerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    asyncio.run(RewardEndpoint(reward, token, limits).serve(sock, ready))

@@ -26,19 +26,24 @@ def rank(
     language: str | None = typer.Option(
         None, help="Language (default: from FILE's extension; python for problems)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON array instead of text."),
+    show_all: bool = typer.Option(False, "--all", help="Also show the invalid candidates, with the reason."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as one JSON object (every candidate, 1-based positions)."
+    ),
     *,
     settings: Settings,
 ) -> None:
     """Generate N candidates, keep the valid ones, score them with the reward model and print them ranked."""
-    import msgspec
-
+    from engine import rank_report
     from engine.document import DocumentContext
     from engine.protocol import Document, RankRequest
     from engine.ranker import connect
+    from engine.syntax.languages import resolve_language, unchecked_note
 
     if (file is None) == (problem is None and problem_file is None):
         raise CodescalerError("give either FILE with a cursor, or --problem / --problem-file")
+    if language is not None and resolve_language(language) is None:
+        typer.echo(f"codescaler: warning: unknown language {language!r}: {unchecked_note()}", err=True)
     context = None
     if file is not None:
         text = read_text(file, "document")
@@ -57,19 +62,19 @@ def rank(
     finally:
         ranker.close()
     if as_json:
-        rows = [msgspec.structs.asdict(item) for item in result.items]
-        if context is not None:
-            for row in rows:
-                row["range"] = context.range(row["replace_chars"])
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        typer.echo(json.dumps(rank_report.as_json(result, context), ensure_ascii=False))
         return
-    if not result.items:
-        typer.echo(f"no suggestion ({result.generated} sampled; dropped: {result.dropped or 'none'})")
-    for item in result.items:
+    typer.echo(rank_report.summary(result, request.threshold, show_all))
+    if not any(rank_report.shown(item) for item in result.items):
+        typer.echo(rank_report.nothing_to_show(result, request.threshold))
+    for number, item in enumerate(rank_report.ordered(result, show_all), start=1):
         score = "-" if item.score is None else f"{item.score:.3f}"
-        state = {True: "valid", False: "invalid", None: "unchecked"}[item.valid]
-        typer.echo(f"#{item.rank}  reward {item.reward:.3f}  score {score}  {state}")
-        typer.echo("    " + item.text.replace("\n", "\n    "))
+        if rank_report.shown(item):
+            typer.echo(f"#{number}  reward {item.reward:.3f}  (score {score})")
+        else:
+            typer.echo(f"invalid: {item.reason or 'empty'}")
+        for line in rank_report.in_context(context, item):
+            typer.echo("    " + line)
 
 
 def register(app: typer.Typer) -> None:

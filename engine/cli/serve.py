@@ -9,6 +9,7 @@ import typer
 
 from engine.cli.options import MODELS, shared_options
 from engine.errors import CodescalerError
+from engine.listening import listen
 from engine.settings import Settings, read_token
 
 
@@ -36,7 +37,8 @@ def serve(
     from engine.serve.server import EngineServer, require_token_off_loopback
 
     token = read_token(token_file)
-    require_token_off_loopback(host, token)  # before the slow model loading
+    require_token_off_loopback(host, token)  # these two before the slow model loading
+    sock = listen(host, port)
     for name, value in (("max-n", max_n), ("max-new-tokens", max_new_tokens), ("workers", workers)):
         if value < 1:
             raise CodescalerError(f"--{name} must be at least 1, not {value}")
@@ -48,9 +50,7 @@ def serve(
     ranker = load_local(settings, max_batch_tokens=max_batch_tokens, max_wait_s=max_wait_ms / 1000)
     limits = Limits(max_n=max_n, max_new_tokens=max_new_tokens, max_payload_bytes=max_payload_bytes)
     try:
-        asyncio.run(EngineServer(ranker, token, limits=limits, workers=workers).run(host, port))
-    except OSError as exc:
-        raise CodescalerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        asyncio.run(EngineServer(ranker, token, limits=limits, workers=workers).run(host, sock))
     finally:
         ranker.close()
 

@@ -15,12 +15,14 @@ import ipaddress
 import json
 import logging
 import signal
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine.errors import CodescalerError
 from engine.generation.base import Cancelled
+from engine.listening import bound_address
 from engine.protocol import CancelRequest, RankRequest, ScoreRequest
 from engine.ranker import LocalRanker
 from engine.serve.protocol import Limits, ProtocolError, answer, read_request, result_answer
@@ -146,7 +148,8 @@ class EngineServer:
             for cancel in pending.values():
                 cancel.set()
 
-    async def run(self, host: str, port: int, ready: asyncio.Event | None = None) -> None:
+    async def run(self, host: str, sock: socket.socket, ready: asyncio.Event | None = None) -> None:
+        """Serve on `sock` (bound by `engine.listening.listen` to `host`, before the models loaded)."""
         from websockets.asyncio.server import serve
 
         require_token_off_loopback(host, self.token)
@@ -157,10 +160,9 @@ class EngineServer:
                 loop.add_signal_handler(signum, stop.set)
         limit = self.limits.max_payload_bytes
         async with serve(
-            self._connection, host, port, process_request=self._process_request, max_size=2 * limit
+            self._connection, sock=sock, process_request=self._process_request, max_size=2 * limit
         ) as server:
-            bound = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in server.sockets)
-            print(f"codescaler engine ready on ws://{bound}", flush=True)
+            print(f"codescaler engine ready on ws://{bound_address(sock)}", flush=True)
             if ready is not None:
                 ready.set()
             await stop.wait()

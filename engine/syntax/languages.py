@@ -71,6 +71,11 @@ def resolve_language(name: str | None) -> str | None:
     return _BY_ALIAS.get(name.strip().lower())
 
 
+def unchecked_note() -> str:
+    """What happens to code in a language without a grammar here, and which languages have one."""
+    return f"candidates are not syntax-checked (languages with a grammar: {', '.join(LANGUAGES)})"
+
+
 def language_for_path(path: str | None) -> str | None:
     """Canonical language for a file path by its extension; None if the extension is unknown."""
     if not path:

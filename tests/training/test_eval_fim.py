@@ -254,7 +254,7 @@ def test_command_end_to_end_resume_and_refusal(codescaler_cli, tiny_models, sing
     ("args", "message"),
     [
         (["--data", "MISSING"], "no infilling data at"),
-        (["--set", "random"], "unknown --set 'random': use single or multi"),
+        (["--set", "random"], "unknown --set 'random': use single, multi, random-span, random-span-light"),
         (["--line-mode", "both"], "line_mode must be one of auto, single, multi"),
     ],
 )

@@ -11,6 +11,7 @@ import typer
 
 from engine.cli.options import option
 from engine.errors import CodescalerError
+from training.cli.extra import needs_train_extra
 
 
 def _export_parquet(jsonl: Path, out: Path) -> None:
@@ -78,4 +79,4 @@ def curate(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("curate")(curate)
+    app.command("curate")(needs_train_extra(curate))

@@ -11,6 +11,7 @@ import typer
 from engine.errors import CodescalerError
 from training.cli.eval_bon import bon
 from training.cli.eval_fim import fim
+from training.cli.extra import needs_train_extra
 
 eval_app = typer.Typer(help="Evaluate reward models and best-of-N selection.", no_args_is_help=True)
 
@@ -38,6 +39,7 @@ def _write_report(out: Path, report: dict[str, Any], markdown: str) -> None:
 
 
 @eval_app.command("rm")
+@needs_train_extra
 def rm(
     reward_model: str = typer.Option(..., help="Reward model: local folder or hub id."),
     data: Path = typer.Option(..., help="Pairs (question_content, code_pos, code_neg) or RM-Bench rows."),
@@ -77,8 +79,8 @@ def rm(
         _write_report(out, report, f"# Reward model {reward_model} on {data}\n\n{line}\n")
 
 
-eval_app.command("bon")(bon)
-eval_app.command("fim")(fim)
+eval_app.command("bon")(needs_train_extra(bon))
+eval_app.command("fim")(needs_train_extra(fim))
 
 
 def register(app: typer.Typer) -> None:

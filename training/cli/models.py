@@ -8,10 +8,13 @@ from pathlib import Path
 
 import typer
 
+from training.cli.extra import needs_train_extra
+
 models_app = typer.Typer(help="The bundled default models.", no_args_is_help=True)
 
 
 @models_app.command("build-default")
+@needs_train_extra
 def build_default(
     out: Path = typer.Argument(..., help="Build folder: policy/ and reward/ (what ships) and work/."),
     config: str = typer.Option("cpu", help="cpu (about 35 min on 2 cores: the shipped models) | gpu | smoke"),

@@ -13,7 +13,9 @@ import typer
 
 from engine.cli.options import option
 from engine.errors import CodescalerError
+from engine.listening import listen
 from engine.settings import read_token
+from training.cli.extra import needs_train_extra
 
 
 def reward_server(
@@ -55,7 +57,8 @@ def reward_server(
     bearer = read_token(token_file) if token_file else None
     from engine.serve.server import require_token_off_loopback
 
-    require_token_off_loopback(host, bearer)  # before minutes of model loading, not after
+    require_token_off_loopback(host, bearer)  # these two before minutes of model loading, not after
+    sock = listen(host, port)
 
     from engine.reward.scorer import load_scorer
     from training.rl_reward import CodeReward
@@ -70,8 +73,8 @@ def reward_server(
             typer.echo(f"codescaler reward server on http://{host}:{bound_port}/get_reward")
 
         with suppress(KeyboardInterrupt):  # Ctrl-C before the server's signal handlers are installed
-            run_server(reward, host, port, bearer, limits, ready=ready)
+            run_server(reward, host, sock, bearer, limits, ready=ready)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("reward-server")(reward_server)
+    app.command("reward-server")(needs_train_extra(reward_server))

@@ -10,6 +10,7 @@ import typer
 
 from engine.cli.options import option
 from engine.errors import CodescalerError
+from training.cli.extra import needs_train_extra
 
 
 def train_policy(
@@ -67,4 +68,4 @@ def train_policy(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train-policy")(train_policy)
+    app.command("train-policy")(needs_train_extra(train_policy))

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from engine.errors import CodescalerError
+from training.cli.extra import needs_train_extra
 
 
 def train_rm(
@@ -54,4 +55,4 @@ def train_rm(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train-rm")(train_rm)
+    app.command("train-rm")(needs_train_extra(train_rm))

@@ -11,6 +11,7 @@ import typer
 
 from engine.errors import CodescalerError
 from engine.jsonl import read_jsonl, string_field, write_jsonl_atomic
+from training.cli.extra import needs_train_extra
 from training.sandbox.limits import Limits
 
 _DEFAULTS = Limits()
@@ -112,4 +113,4 @@ def verify(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("verify")(verify)
+    app.command("verify")(needs_train_extra(verify))

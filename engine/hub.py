@@ -18,7 +18,11 @@ def check_available(name: str, flag: str, timeout_s: float = 5.0) -> None:
         return
     from huggingface_hub import try_to_load_from_cache
 
-    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+    try:
+        cached = try_to_load_from_cache(name, "config.json")
+    except ValueError:  # not a hub id (a folder that does not exist): the model loader says so
+        return
+    if isinstance(cached, str):
         return
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         raise CodescalerError(

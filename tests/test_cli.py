@@ -260,3 +260,9 @@ def test_a_missing_training_extra_is_named_before_any_work():
     from importlib.metadata import requires
 
     assert missing("train", requires("codescaler") or []) == []  # CI installs the extra
+
+
+def test_help_shows_plain_flags_without_a_type(codescaler_cli):
+    result = run(codescaler_cli, "rank", "--help")
+    assert result.returncode == 0
+    assert "<bool>" not in result.stdout and "--json " in result.stdout and "--line <int>" in result.stdout

@@ -64,8 +64,10 @@ def test_a_missing_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(default_models, "ROOT", tmp_path)
     with pytest.raises(CodescalerError, match=r"bundled policy model is missing .*--policy"):
         ModelSpec().resolved()
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # named models are used as named (no hub check offline)
-    assert ModelSpec(policy="a", reward_model="b").resolved() == ModelSpec(policy="a", reward_model="b")
+    named = ModelSpec(policy=str(tmp_path / "a"), reward_model=str(tmp_path / "b"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert named.resolved() == named  # named models are used as named
 
 
 def test_a_hub_model_that_cannot_be_fetched_fails_at_once_in_one_line(codescaler_cli, tmp_path):

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 dev_app = typer.Typer(
-    help="Developer tools: tiny models for tests, demos and benchmarks.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Developer tools: tiny models for tests, demos and benchmarks.",
+    no_args_is_help=True,
 )
 
 

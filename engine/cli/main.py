@@ -21,6 +21,7 @@ app = typer.Typer(
     help="Code completions ranked by an execution-free reward model (CodeScaler), and the tools to train one.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags without a `<bool>` type, options one per line
     add_completion=False,
 )
 

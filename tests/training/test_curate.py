@@ -16,7 +16,6 @@ import pytest
 
 from engine.reward.model_source import load_tokenizer
 from training.curation import CurationOptions, curate
-from training.data.benchmarks import MBPPPLUS_PATH
 from training.data.pairs import read_pairs
 from training.data.problems import load_problems
 from training.sampling import SamplingSettings
@@ -112,12 +111,16 @@ def test_curate_command_with_the_tiny_policy(codescaler_cli, tiny_models, tmp_pa
         subprocess.run(command, capture_output=True, text=True, timeout=600).stdout.splitlines()[-1]
     )
     assert again["skipped_done"] == 2 and again["candidates"] == 0
+    other = subprocess.run([*command, "--variants"], capture_output=True, text=True, timeout=600)
+    assert other.returncode == 1 and other.stderr.strip().splitlines() == [
+        f"codescaler: error: {out} holds a run with other settings (variants False -> True): use a new --out, "
+        "or the same settings to resume it"
+    ]
     bad = subprocess.run([*command[:-3], "-n", "1", "--out", str(tmp_path / "x.jsonl")], capture_output=True,
                          text=True, timeout=300)  # fmt: skip
     assert bad.returncode == 1 and "-n must be at least 2" in bad.stderr
 
 
-@pytest.mark.skipif(not MBPPPLUS_PATH.is_file(), reason="MBPP+ is not next to the repository")
 def test_variants_join_the_samples_and_the_sandbox_decides_their_side(tokenizer, tmp_path):
     mbpp = load_problems("mbppplus", limit=3)
     wrong = {problem.question: ["def nothing():\n    return None"] for problem in mbpp.values()}

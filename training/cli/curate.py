@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from contextlib import ExitStack
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -57,6 +58,7 @@ def curate(
     from training.curation import CurationOptions, summary_row
     from training.curation import curate as run
     from training.data.problems import load_problems
+    from training.run_settings import check_run_settings
     from training.sampling import SamplingSettings
 
     if n < 2:
@@ -65,6 +67,11 @@ def curate(
     work = out.with_name(out.name + ".jsonl") if parquet else out
     loaded = load_problems(problems, limit)
     sampling = SamplingSettings(n, max_new_tokens, temperature, top_p, seed)
+    recorded = {"problems": problems, "limit": limit, "policy": policy, "policy_backend": policy_backend,
+                "sampling": asdict(sampling), "max_pairs_per_problem": max_pairs_per_problem, "variants": variants}  # fmt: skip
+    work.parent.mkdir(parents=True, exist_ok=True)
+    way_out = "use a new --out, or the same settings to resume it"
+    check_run_settings(work.with_name(work.name + ".settings.json"), recorded, str(out), way_out)
     options = CurationOptions(
         sampling, max_pairs_per_problem=max_pairs_per_problem, workers=workers, variants=variants
     )

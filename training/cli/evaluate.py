@@ -13,7 +13,9 @@ from training.cli.eval_bon import bon
 from training.cli.eval_fim import fim
 from training.cli.extra import needs_train_extra
 
-eval_app = typer.Typer(help="Evaluate reward models and best-of-N selection.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate reward models and best-of-N selection.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import typer
 
 from training.cli.extra import needs_train_extra
 
-models_app = typer.Typer(help="The bundled default models.", no_args_is_help=True)
+models_app = typer.Typer(help="The bundled default models.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @models_app.command("build-default")

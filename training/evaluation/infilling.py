@@ -25,7 +25,6 @@ Runs are resumable: one fsynced line per finished task in `results.jsonl`, with 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +45,7 @@ from training.evaluation.append_log import AppendLog
 from training.evaluation.rm_accuracy import bootstrap_interval
 from training.problems import Problem, TestSpec
 from training.progress import ProgressBar
+from training.run_settings import check_run_settings
 from training.sampling import problem_seed
 
 SETS = {
@@ -207,24 +207,10 @@ def task_record(task: InfillingTask, result: RankResult, verify: Verifier) -> di
 
 def check_settings(out: Path, settings: dict[str, Any]) -> None:
     """Record the run's settings on the first run; refuse to mix results made with other settings."""
-    from engine.jsonl import write_text_atomic
-
-    path = out / "settings.json"
-    if not path.exists():
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
-        return
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CodescalerError(f"cannot read {path} ({exc}): use a new --out") from exc
-    changed = [f"{key} {recorded.get(key)!r} -> {settings.get(key)!r}"
-               for key in sorted(set(recorded) | set(settings)) if recorded.get(key) != settings.get(key)]  # fmt: skip
-    if changed:
-        raise CodescalerError(
-            f"{out} holds a run with other settings ({'; '.join(changed)}): use a new --out, "
-            "or the same settings to resume it"
-        )
+    out.mkdir(parents=True, exist_ok=True)
+    check_run_settings(
+        out / "settings.json", settings, str(out), "use a new --out, or the same settings to resume it"
+    )
 
 
 def evaluate(

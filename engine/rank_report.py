@@ -76,19 +76,16 @@ def in_context(context: DocumentContext | None, item: ScoredCompletion) -> list[
 def as_json(result: RankResult, context: DocumentContext | None, everything: bool = True) -> dict[str, Any]:
     """The engine protocol's result (every candidate, valid first) plus, at a cursor, where each item goes
     as 1-based `line`/`column` like `--line/--col` (end exclusive)."""
-    items = []
-    for item in ordered(result, everything):
-        row = msgspec.structs.asdict(item)
-        if context is not None:
-            line, column = context.position()
-            row["replaces"] = {
-                "start": {"line": line + 1, "column": column + 1},
-                "end": {"line": line + 1, "column": column + 1 + item.replace_chars},
-            }
-        items.append(row)
     cursor = None
     if context is not None:
         line, column = context.position()
         cursor = {"line": line + 1, "column": column + 1}
+    items = []
+    for item in ordered(result, everything):
+        row = msgspec.structs.asdict(item)
+        if cursor is not None:
+            end = {"line": cursor["line"], "column": cursor["column"] + item.replace_chars}
+            row["replaces"] = {"start": cursor, "end": end}
+        items.append(row)
     return {"cursor": cursor, "items": items, "generated": result.generated, "dropped": result.dropped,
             "line_mode": result.line_mode}  # fmt: skip

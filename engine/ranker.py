@@ -91,15 +91,11 @@ class LocalRanker:
         self._resources = resources
         self._lock = threading.Lock()
         self.latencies: deque[float] = deque(maxlen=2000)
-        self.counts = {"received": 0, "completed": 0, "cancelled": 0, "failed": 0}
-        self.in_flight = 0
+        self.counts = {"received": 0, "completed": 0, "cancelled": 0, "failed": 0, "in_flight": 0}
 
     def _count(self, key: str, change: int = 1) -> None:
         with self._lock:
-            if key == "in_flight":
-                self.in_flight += change
-            else:
-                self.counts[key] += change
+            self.counts[key] += change
 
     def _run(self, work: Callable[[BatchedScorer], T], cancel: threading.Event | None) -> T:
         cancel = cancel or threading.Event()
@@ -135,7 +131,6 @@ class LocalRanker:
         return {
             "models": self.models,
             **self.counts,
-            "in_flight": self.in_flight,
             "score_queue_depth": self.batcher.depth,
             "latency_p50_s": percentile(latencies, 0.5),
             "latency_p95_s": percentile(latencies, 0.95),
@@ -159,7 +154,7 @@ def load_local(settings: Settings, **batching: Any) -> LocalRanker:
     stack = ExitStack()
     try:
         generator, scorer = spec.load(stack)
-        generator.warm_up(settings.rank_options().n)
+        generator.warm_up(settings.rank_options.n)
     except BaseException:
         stack.close()
         raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from engine.config_file import load_config, merge, validate
 from engine.errors import CodescalerError
 from engine.model_spec import ModelSpec
 from engine.protocol import RankOptions, field_error
+from engine.text_files import read_text
 
 _RANKED = ("n", "max_new_tokens", "temperature", "top_p", "seed", "top_k", "threshold", "line_mode")
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -40,11 +42,7 @@ def read_token(token_file: Path | None) -> str | None:
     import os
 
     if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or exc
-            raise CodescalerError(f"cannot read token file {token_file}: {reason}") from exc
+        token = read_text(token_file, "token file").strip()
         if not token:
             raise CodescalerError(f"token file {token_file} is empty")
         return token
@@ -85,7 +83,7 @@ class Settings:
     def from_layers(cls, *layers: Mapping[str, Mapping[str, Any]]) -> Settings:
         """Later layers win key by key; a value out of range is a `CodescalerError` naming it."""
         settings = cls(merge(DEFAULTS, *layers))
-        settings.rank_options()
+        _ = settings.rank_options  # checks the completion knobs now (and keeps them for every request)
         completion = settings.completion
         if completion["invoked_items"] < 1:
             raise CodescalerError(
@@ -133,8 +131,10 @@ class Settings:
             return bool(languages[language])
         return bool(self.completion["enabled"])
 
+    @cached_property
     def rank_options(self) -> RankOptions:
-        """The completion knobs as one request's options (checked: `completion.n must be at least 1`)."""
+        """The completion knobs as one request's options (checked: `completion.n must be at least 1`);
+        derived once, since settings never change (a change makes a new `Settings`)."""
         values = {name: self.completion.get(name) for name in _RANKED}
         try:
             return msgspec.convert(values, RankOptions)

@@ -178,7 +178,7 @@ class Session:
         return Request(uri, text, cursor, language_id, invoked, chosen), index
 
     def _cache_extra(self, request: Request) -> tuple:
-        return (request.language_id, self.settings.rank_options())
+        return (request.language_id, self.settings.rank_options)
 
     async def complete(self, request: Request, feature: str = "inline") -> list[ScoredCompletion]:
         """Ranked valid items for `request`, best first (all of them; the caller picks how many). A newer
@@ -235,7 +235,7 @@ class Session:
         )
         await self.engine.until_ready()  # loading the models is not a slow request
         started = time.perf_counter()
-        result = await self.engine.rank(RankRequest.of(self.settings.rank_options(), document=document))
+        result = await self.engine.rank(RankRequest.of(self.settings.rank_options, document=document))
         elapsed = time.perf_counter() - started
         engine_time.append(elapsed)
         self.status.request_done(elapsed)

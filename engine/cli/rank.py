@@ -54,7 +54,7 @@ def rank(
         problem = read_text(problem_file, "problem file")
     document = None if context is None else Document.at(context)
     request = RankRequest.of(
-        settings.rank_options(), document=document, problem=None if document else problem, language=language
+        settings.rank_options, document=document, problem=None if document else problem, language=language
     )
     ranker = connect(settings)
     try:

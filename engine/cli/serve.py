@@ -45,7 +45,7 @@ def serve(
     spec = settings.models
     print(f"codescaler engine: loading models {spec.label}", flush=True)
     if spec.graph_decode:
-        n = settings.rank_options().n
+        n = settings.rank_options.n
         print(f"codescaler engine: compiling graph decode for n={n} (about a minute on a GPU)", flush=True)
     ranker = load_local(settings, max_batch_tokens=max_batch_tokens, max_wait_s=max_wait_ms / 1000)
     limits = Limits(max_n=max_n, max_new_tokens=max_new_tokens, max_payload_bytes=max_payload_bytes)

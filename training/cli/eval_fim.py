@@ -64,7 +64,7 @@ def fim(
         raise CodescalerError("--limit and --workers must be at least 1")
     path = data if data is not None else infilling.bundled_path(set_name or "single")
     label = infilling.set_label(set_name, data)
-    options = settings.rank_options()
+    options = settings.rank_options
     sampling = {name: getattr(options, name) for name in SAMPLING}
     tasks = infilling.load_tasks(path, limit)
     recorded = {"data": str(path.resolve()), "seed": seed, **sampling, **_model_settings(settings)}

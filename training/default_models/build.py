@@ -33,6 +33,7 @@ from typing import Any
 from engine.errors import CodescalerError
 from engine.jsonl import write_text_atomic
 from training.default_models.lm_pretraining import PolicyShape, PretrainOptions
+from training.run_settings import check_run_settings
 
 log = logging.getLogger(__name__)
 
@@ -135,16 +136,8 @@ class Build:
         self.stages: dict[str, Any] = json.loads(state.read_text()) if state.exists() else {}
 
     def _check_settings(self) -> None:
-        path = self.work / "settings.json"
-        if path.exists():
-            before, now = json.loads(path.read_text()), json.loads(json.dumps(self.settings))
-            if before != now:
-                changed = sorted(key for key in now if before.get(key) != now[key])
-                raise CodescalerError(
-                    f"{self.out} holds a build with other settings ({', '.join(changed)} differ): "
-                    "use a new folder, or the same --config, --seed and --mbpp to resume"
-                )
-        write_text_atomic(path, json.dumps(self.settings, indent=2) + "\n")
+        way_out = "use a new folder, or the same --config, --seed and --mbpp to resume"
+        check_run_settings(self.work / "settings.json", self.settings, str(self.out), way_out)
 
     def run(self) -> dict[str, Any]:
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [

@@ -91,12 +91,14 @@ class JsonHttpClient:
             return f"{self.url} refused the request (401 unauthorized): pass the server's API key"
         return f"{self.what} {self.url}{path} answered {response.status_code}: {detail}"
 
-    def only_served_model(self) -> str:
-        """The one model the server lists at /v1/models (an error when it lists none or several)."""
+    def only_served_model(self, flag: str) -> str:
+        """The one model the server lists at /v1/models (an error naming `flag` when it lists none or
+        several: Ollama lists every model it has pulled)."""
         models = [entry["id"] for entry in self.request("GET", "/v1/models").get("data", [])]
         if len(models) != 1:
             raise CodescalerError(
-                f"{self.url} serves {len(models)} models ({', '.join(models) or 'none'}): name the one to use"
+                f"{self.url} serves {len(models)} models ({', '.join(models) or 'none'}): name the one to use "
+                f"with {flag}"
             )
         return models[0]
 

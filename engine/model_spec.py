@@ -20,8 +20,10 @@ class ModelSpec:
     reward_model: str | None = None
     policy_backend: str = "transformers"
     policy_url: str | None = None
+    policy_served_name: str | None = None
     reward_backend: str = "transformers"
     reward_url: str | None = None
+    reward_served_name: str | None = None
     api_key: str | None = None
     fim_template: str = "auto"
     graph_decode: bool = False
@@ -69,10 +71,17 @@ class ModelSpec:
                 spec.policy_backend,
                 url=spec.policy_url,
                 api_key=spec.api_key,
+                served_name=spec.policy_served_name,
                 graph_decode=spec.graph_decode,
             )
         )
         scorer = stack.enter_context(
-            load_scorer(spec.reward_model, spec.reward_backend, url=spec.reward_url, api_key=spec.api_key)  # type: ignore[arg-type]
+            load_scorer(
+                spec.reward_model,  # type: ignore[arg-type]
+                spec.reward_backend,  # type: ignore[arg-type]
+                url=spec.reward_url,
+                api_key=spec.api_key,
+                served_name=spec.reward_served_name,
+            )
         )
         return generator, scorer

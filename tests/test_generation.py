@@ -1,5 +1,10 @@
 """Generation backends on the tiny policy: transformers, offline vLLM, and a real vLLM server."""
 
+import http.server
+import json
+import threading
+from typing import ClassVar
+
 import pytest
 
 from engine.errors import CodescalerError
@@ -272,3 +277,79 @@ def test_graph_decode_ends_early_once_every_row_drew_a_text_stop(tiny_models):
     assert all(not any(stop in sample.text for stop in common) for sample in samples)
     graph.generate(PROMPT, SamplingOptions(n=4, max_new_tokens=40, seed=1))
     assert shapes[-1][1] > 8  # no stop text: decoding ran on (EOS aside)
+
+
+class _LocalServer(http.server.BaseHTTPRequestHandler):
+    """The slice of the OpenAI-compatible API of Ollama and llama.cpp's server that the openai backend uses
+    (neither runs here). Like Ollama it lists every model it has; like llama.cpp's server with
+    `one_choice`, it answers one choice whatever `n` asks. It records the bodies it was sent."""
+
+    models: tuple[str, ...] = ()
+    one_choice = False
+    bodies: ClassVar[list[dict]] = []
+
+    def do_GET(self) -> None:
+        self._answer({"object": "list", "data": [{"id": name, "object": "model"} for name in self.models]})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bodies.append(body)
+        if body["model"] not in self.models:
+            self._answer({"error": {"message": f"model {body['model']!r} not found"}}, 404)
+            return
+        text = f"seed {body.get('seed')} from {body['model']}"
+        count = 1 if self.one_choice else body["n"]
+        self._answer({"choices": [{"index": i, "text": text, "finish_reason": "stop", "logprobs": None}
+                                  for i in range(count)]})  # fmt: skip
+
+    def _answer(self, payload: dict, status: int = 200) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def local_server():
+    """Start one: `local_server(models, one_choice)` -> (url, the bodies it receives)."""
+    servers = []
+
+    def start(models: tuple[str, ...], one_choice: bool = False) -> tuple[str, list[dict]]:
+        handler = type("Handler", (_LocalServer,), {"models": models, "one_choice": one_choice, "bodies": []})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}", handler.bodies
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_a_server_with_several_models_needs_the_served_name(tiny_models, local_server):
+    url, bodies = local_server(("qwen2.5-coder:1.5b-base", "llama3.2:latest"))
+    with pytest.raises(CodescalerError, match=r"serves 2 models .*with --policy-served-name"):
+        load_generator(str(tiny_models["policy"]), "openai", url=url)
+    with load_generator(
+        str(tiny_models["policy"]), "openai", url=url, served_name="llama3.2:latest"
+    ) as generator:
+        samples = generator.generate(PROMPT, SamplingOptions(n=2, max_new_tokens=8))
+    assert [sample.text for sample in samples] == ["seed None from llama3.2:latest"] * 2
+    assert [body["model"] for body in bodies] == ["llama3.2:latest"]
+
+
+def test_a_server_that_answers_one_choice_is_asked_for_the_rest(tiny_models, local_server):
+    url, bodies = local_server(("qwen2.5-coder-1.5b-q8_0.gguf",), one_choice=True)
+    with load_generator(str(tiny_models["policy"]), "openai", url=url) as generator:
+        first = generator.generate(PROMPT, SamplingOptions(n=3, max_new_tokens=8, seed=7))
+        second = generator.generate(PROMPT, SamplingOptions(n=2, max_new_tokens=8))
+    expected = [f"seed {seed} from qwen2.5-coder-1.5b-q8_0.gguf" for seed in (7, 8, 9)]
+    assert [sample.text for sample in first] == expected
+    asked = sorted((body["n"], body.get("seed")) for body in bodies[:3])
+    assert asked == [(1, 8), (1, 9), (3, 7)]  # the rest asked for one by one, each a distinct draw
+    assert len(second) == 2 and [body["n"] for body in bodies[3:]] == [1, 1]  # one at a time from then on

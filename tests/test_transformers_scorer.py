@@ -142,7 +142,7 @@ def test_multi_label_classifier_is_refused(tiny_reward, tmp_path):
 
 
 def test_unknown_backend_is_an_error(tiny_reward):
-    with pytest.raises(ValueError, match="unknown scoring backend"):
+    with pytest.raises(CodescalerError, match="unknown scoring backend"):
         load_scorer(str(tiny_reward), "onnx")  # type: ignore[arg-type]
 
 

@@ -29,8 +29,10 @@ OPTIONS: dict[str, tuple[str, Any, Any]] = {
     "reward_model": ("models", str | None, typer.Option(None, "--reward-model", help="Reward model: local folder or hub id (default: the bundled one).")),
     "policy_backend": ("models", str | None, typer.Option(None, help="transformers (default) | vllm | openai")),
     "policy_url": ("models", str | None, typer.Option(None, help="OpenAI-compatible server for the openai policy backend.")),
+    "policy_served_name": ("models", str | None, typer.Option(None, help="The model name at --policy-url when the server lists several (Ollama).")),
     "reward_backend": ("models", str | None, typer.Option(None, help="transformers (default) | vllm | http")),
     "reward_url": ("models", str | None, typer.Option(None, help="vLLM pooling server for the http reward backend.")),
+    "reward_served_name": ("models", str | None, typer.Option(None, help="The model name at --reward-url when the server lists several.")),
     "api_key": ("models", str | None, typer.Option(None, envvar="CODESCALER_API_KEY", help="Bearer token for model servers.")),
     "fim_template": ("models", str | None, typer.Option(None, help="auto (default) | qwen | starcoder | deepseek | codellama")),
     "graph_decode": ("models", bool | None, typer.Option(None, help="transformers policy on CUDA: sample with CUDA graphs (serve and lsp compile for the default N, about a minute, before they report ready; another N compiles at its first request).")),
@@ -48,8 +50,8 @@ OPTIONS: dict[str, tuple[str, Any, Any]] = {
     "debounce_ms": ("completion", float | None, typer.Option(None, help="Wait this long on automatic triggers (default 75).")),
     "invoked_items": ("completion", int | None, typer.Option(None, help="Items to cycle through when invoked (default 3).")),
 }  # fmt: skip
-MODELS = ("policy", "reward_model", "policy_backend", "policy_url", "reward_backend", "reward_url", "api_key",
-          "fim_template", "graph_decode")  # fmt: skip
+MODELS = ("policy", "reward_model", "policy_backend", "policy_url", "policy_served_name", "reward_backend",
+          "reward_url", "reward_served_name", "api_key", "fim_template", "graph_decode")  # fmt: skip
 ENGINE = ("engine", "token", "token_file")
 SAMPLING = ("n", "max_new_tokens", "temperature", "top_p", "seed", "line_mode")
 

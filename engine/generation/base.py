@@ -122,6 +122,7 @@ def load_generator(
     dtype: str | None = None,
     device: str | None = None,
     graph_decode: bool = False,
+    served_name: str | None = None,
 ) -> Generator:
     """A generator for `model` (local folder or hub id; for `openai`, the tokenizer of the served model).
 
@@ -129,8 +130,16 @@ def load_generator(
     compile of about a minute at the first request. `bundled` names the policy shipped in the package."""
     from engine.default_models import BUNDLED, resolve
     from engine.errors import CodescalerError
+    from engine.hub import check_available
 
     model = resolve(model, "policy") if model == BUNDLED else model
+    if backend not in GENERATION_BACKENDS:
+        raise CodescalerError(
+            f"unknown generation backend {backend!r}: use one of {', '.join(GENERATION_BACKENDS)}"
+        )
+    if backend == "openai" and not url:
+        raise CodescalerError("the openai backend needs the server's URL: pass --policy-url http://HOST:PORT")
+    check_available(model, "--policy")
     if backend == "transformers":
         from engine.generation.transformers_backend import TransformersGenerator
 
@@ -141,14 +150,6 @@ def load_generator(
         from engine.generation.vllm_backend import VllmGenerator
 
         return VllmGenerator(model, dtype=dtype)
-    if backend == "openai":
-        from engine.generation.openai_backend import OpenAICompletionsGenerator
+    from engine.generation.openai_backend import OpenAICompletionsGenerator
 
-        if not url:
-            raise CodescalerError(
-                "the openai backend needs the server's URL: pass --policy-url http://HOST:PORT"
-            )
-        return OpenAICompletionsGenerator(url, model, api_key=api_key)
-    raise CodescalerError(
-        f"unknown generation backend {backend!r}: use one of {', '.join(GENERATION_BACKENDS)}"
-    )
+    return OpenAICompletionsGenerator(url, model, api_key=api_key, served_model_name=served_name)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ class HttpScorer(RewardScorer):
         )
         self.batch_size = batch_size
         self.formatter = RewardFormatter(load_tokenizer(model), max_tokens)
-        self.served_model_name = served_model_name or self.http.only_served_model()
+        self.served_model_name = served_model_name or self.http.only_served_model("--reward-served-name")
 
     def score_token_ids(self, token_ids: Sequence[list[int]]) -> list[float]:
         scores: list[float] = []

@@ -15,8 +15,10 @@ from engine.errors import CodescalerError, first_line
 
 
 def looks_like_path(model: str) -> bool:
-    """A local folder rather than a hub id: it exists, or is written like a path."""
-    return os.path.exists(model) or model.startswith((".", "/", "~")) or model.count("/") > 1
+    """A local folder rather than a hub id: it exists, or is written like a path (`rm/` too: a hub id
+    never ends with a slash)."""
+    return (os.path.exists(model) or model.startswith((".", "/", "~")) or model.endswith("/")
+            or model.count("/") > 1)  # fmt: skip
 
 
 def load_config(model: str) -> Any:

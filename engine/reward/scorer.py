@@ -63,6 +63,7 @@ def load_scorer(
     dtype: str | None = None,
     device: str | None = None,
     api_key: str | None = None,
+    served_name: str | None = None,
 ) -> RewardScorer:
     """A scorer for `model` (local folder or hub id) on the chosen backend.
 
@@ -70,8 +71,14 @@ def load_scorer(
     names the reward model shipped in the package.
     """
     from engine.default_models import BUNDLED, resolve
+    from engine.hub import check_available
 
     model = resolve(model, "reward") if model == BUNDLED else model
+    if backend not in BACKENDS:
+        raise CodescalerError(f"unknown scoring backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if backend == "http" and not url:
+        raise CodescalerError("the http backend needs the server's URL: pass --reward-url http://HOST:PORT")
+    check_available(model, "--reward-model")
     if backend == "transformers":
         from engine.reward.transformers_backend import TransformersScorer
 
@@ -80,10 +87,6 @@ def load_scorer(
         from engine.reward.vllm_backend import VllmScorer
 
         return VllmScorer(model, max_tokens=max_tokens, dtype=dtype)
-    if backend == "http":
-        from engine.reward.http_backend import HttpScorer
+    from engine.reward.http_backend import HttpScorer
 
-        if not url:
-            raise CodescalerError("the http backend needs the server's URL: pass --url http://HOST:PORT")
-        return HttpScorer(url, model, max_tokens=max_tokens, api_key=api_key)
-    raise ValueError(f"unknown scoring backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    return HttpScorer(url, model, max_tokens=max_tokens, api_key=api_key, served_model_name=served_name)  # type: ignore[arg-type]

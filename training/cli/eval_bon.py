@@ -45,6 +45,7 @@ def bon(
 ) -> None:
     """Ground truth by sandboxed execution, then each selector's accuracy (with a 95% interval), its exact
     best-of-N curve and its selection latency; report.json, report.md and plots go to OUT."""
+    from engine.hub import check_available
     from engine.jsonl import write_text_atomic
     from training.data.problems import load_problems
     from training.evaluation.bon import BonSetup, evaluate_bon
@@ -59,6 +60,13 @@ def bon(
     if policy is not None and n < 1:
         raise CodescalerError("-n must be at least 1")
     wanted = _wanted(selectors)
+    for model, flag in (
+        (policy, "--policy"),
+        (test_policy, "--test-policy"),
+        (reward_model, "--reward-model"),
+    ):
+        if model is not None:  # before sampling: a model the hub cannot give is one line now, not later
+            check_available(model, flag)
     loaded = load_problems(problems, limit)
     out.mkdir(parents=True, exist_ok=True)
     test_policy = test_policy or policy
@@ -110,22 +118,14 @@ def _wanted(selectors: str) -> list[str] | None:
 
 def _sample_pool(loaded: dict, policy: str, settings: Any, out: Path, generator: Any, quiet: bool) -> Path:
     """OUT/pool.jsonl, sampled (or completed, after an interruption) with these settings."""
-    from engine.jsonl import write_text_atomic
     from training.evaluation.pools import generate_pool
     from training.progress import ProgressBar
+    from training.run_settings import check_run_settings
     from training.sampling import problem_seed
 
-    path, recorded = out / "pool.jsonl", out / "pool.json"
-    wanted = {"policy": policy, **vars(settings)}
-    if recorded.exists():
-        previous = json.loads(recorded.read_text(encoding="utf-8"))
-        if previous != wanted:
-            raise CodescalerError(
-                f"{out} holds a pool sampled with other settings ({recorded}): use another --out, "
-                f"or --pool {path} to reuse it"
-            )
-    else:
-        write_text_atomic(recorded, json.dumps(wanted, indent=2) + "\n")
+    path = out / "pool.jsonl"
+    way_out = f"use another --out, or --pool {path} to reuse its pool"
+    check_run_settings(out / "pool.json", {"policy": policy, **vars(settings)}, str(out), way_out)
     with ProgressBar(len(loaded), "sampling", "problem", not quiet) as bar:
         generate_pool(loaded, generator(), path, settings, problem_seed, bar.update)
     return path

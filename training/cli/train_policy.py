@@ -36,6 +36,7 @@ def train_policy(
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in OUT/checkpoints."),
 ) -> None:
     """RL-tune a policy with GRPO; defaults follow the CodeScaler reference recipe (docs/training.md)."""
+    from engine.hub import check_available
     from training.data.problems import load_problems
     from training.policy_training import PolicyTrainingOptions
     from training.policy_training import train_policy as run
@@ -43,6 +44,7 @@ def train_policy(
 
     if reward not in ("rm", "execution"):
         raise CodescalerError("--reward must be rm or execution")
+    check_available(policy, "--policy")
     loaded = load_problems(problems, limit)
     options = PolicyTrainingOptions(
         max_steps=max_steps, num_generations=num_generations, prompts_per_step=prompts_per_step,

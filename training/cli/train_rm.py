@@ -35,11 +35,13 @@ def train_rm(
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in OUT/checkpoints."),
 ) -> None:
     """Train a reward model with the product's reward input; the result loads in `codescaler score`."""
+    from engine.hub import check_available
     from training.data.pairs import read_pairs
     from training.reward_training import PairRow, RewardTrainingOptions, train_reward_model
 
     if not 0 <= eval_fraction < 1:
         raise CodescalerError("--eval-fraction must be in [0, 1)")
+    check_available(base, "--base")
     rows = [
         PairRow(pair.question_content, pair.code_pos, pair.code_neg, pair.provenance.get("margin"))
         for pair in read_pairs(pairs)

@@ -14,7 +14,9 @@ HINT = "pass a local folder, or download it where the hub is reachable (HF_HUB_O
 def check_available(name: str, flag: str, timeout_s: float = 5.0) -> None:
     """Nothing to do for a local folder or a downloaded model; else one HEAD request to the hub (none in
     offline mode: then the model is simply not there)."""
-    if Path(name).expanduser().exists():
+    from engine.default_models import BUNDLED
+
+    if name == BUNDLED or Path(name).expanduser().exists():
         return
     from huggingface_hub import try_to_load_from_cache
 

@@ -16,7 +16,8 @@ import ast
 import logging
 import os
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,43 @@ def reference_variants(problem: Problem, seed: int) -> list[tuple[str, str]]:
     ]
 
 
-def _done_ids(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return {line for line in lines if line}  # a torn last line is a task_id that was not finished
+class ProblemRun:
+    """The resumable frame of a curation run over problems: the pair file (`PairWriter`), the list of
+    finished task_ids beside it (`OUT.done`, fsynced per problem, after its pairs) and the progress bar.
+    `todo` yields only the problems not finished yet; `finish` marks one done."""
+
+    def __init__(self, out: Path, problems: dict[str, Problem], label: str, progress: bool):
+        self.problems = problems
+        self.done_path = out.with_name(out.name + ".done")
+        self.skipped = 0
+        self._stack = ExitStack()
+        self.writer = self._stack.enter_context(PairWriter(out))
+        if self.writer.dropped_partial:
+            log.warning("%s: dropped a torn last line left by a killed run", out)
+        lines = self.done_path.read_text(encoding="utf-8").splitlines() if self.done_path.exists() else []
+        self._done = {line for line in lines if line}  # a torn last line is a task_id not finished
+        self._done_file = self._stack.enter_context(open(self.done_path, "a", encoding="utf-8"))  # noqa: SIM115 (closed by the stack)
+        self._bar = self._stack.enter_context(ProgressBar(len(problems), label, "problem", progress))
+
+    def __enter__(self) -> ProblemRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def todo(self) -> Iterator[tuple[str, Problem]]:
+        for task_id, problem in self.problems.items():
+            if task_id in self._done:
+                self.skipped += 1
+                self._bar.update()
+                continue
+            yield task_id, problem
+
+    def finish(self, task_id: str) -> None:
+        self._done_file.write(task_id + "\n")
+        self._done_file.flush()
+        os.fsync(self._done_file.fileno())
+        self._bar.update()
 
 
 def curate(
@@ -135,17 +168,9 @@ def curate(
     from training.verify import verify_many
 
     summary = CurationSummary(problems=len(problems))
-    done_path = out.with_name(out.name + ".done")
-    done = _done_ids(done_path)
-    bar = ProgressBar(len(problems), "curating", "problem", progress)
-    with PairWriter(out) as writer, open(done_path, "a", encoding="utf-8") as done_file:
-        if writer.dropped_partial:
-            log.warning("%s: dropped a torn last line left by a killed run", out)
-        for task_id, problem in problems.items():
-            if task_id in done:
-                summary.skipped_done += 1
-                bar.update()
-                continue
+    with ProblemRun(out, problems, "curating", progress) as run:
+        writer = run.writer
+        for task_id, problem in run.todo():
             seed = problem_seed(options.sampling.seed, task_id)
             samples = sample_programs(generator, problem.question, options.sampling, seed, options.language)
             codes = [(sample.code, "policy") for sample in samples]
@@ -175,11 +200,8 @@ def curate(
                 else:
                     summary.pairs_already_there += 1
             summary.problems_with_pairs += bool(chosen)
-            done_file.write(task_id + "\n")
-            done_file.flush()
-            os.fsync(done_file.fileno())
-            bar.update()
-    bar.close()
+            run.finish(task_id)
+    summary.skipped_done = run.skipped
     return summary
 
 

@@ -12,8 +12,13 @@ from training.cli.extra import needs_train_extra
 
 
 def train_rm(
-    pairs: Path = typer.Option(
-        ..., help="Pairs: JSONL or parquet with question_content, code_pos, code_neg."
+    pairs: list[Path] = typer.Option(
+        ...,
+        help="Pairs: JSONL or parquet with question_content, code_pos, code_neg (or question, chosen, "
+        "rejected: completion pairs); repeat to train on several files.",
+    ),
+    completion_share: float | None = typer.Option(
+        None, help="Repeat pairs so completion pairs (curate --fim) are this share of the rows (0..1)."
     ),
     base: str = typer.Option(..., help="Reward model or causal LM to start from (local folder or hub id)."),
     out: Path = typer.Option(..., help="Folder for the trained model (checkpoints in OUT/checkpoints)."),
@@ -37,14 +42,16 @@ def train_rm(
     """Train a reward model with the product's reward input; the result loads in `codescaler score`."""
     from engine.hub import check_available
     from training.data.pairs import read_pairs
+    from training.pair_mixing import mix
     from training.reward_training import PairRow, RewardTrainingOptions, train_reward_model
 
     if not 0 <= eval_fraction < 1:
         raise CodescalerError("--eval-fraction must be in [0, 1)")
     check_available(base, "--base")
+    loaded = mix([pair for path in pairs for pair in read_pairs(path)], completion_share, seed)
     rows = [
         PairRow(pair.question_content, pair.code_pos, pair.code_neg, pair.provenance.get("margin"))
-        for pair in read_pairs(pairs)
+        for pair in loaded
     ]
     options = RewardTrainingOptions(
         max_steps=max_steps, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,

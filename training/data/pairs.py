@@ -25,6 +25,9 @@ from engine.jsonl import read_jsonl, write_jsonl_atomic
 from training.data.hf import HFRef, load_dataset_rows, parse_hf_ref
 
 PAIR_FIELDS = ("question_content", "code_pos", "code_neg")
+# Completion pairs (`curate --fim`, `feedback pairs`) name the same three fields as editors and TRL's
+# preference datasets do; a row uses one naming or the other, and is written back with the one it had.
+EDITOR_FIELDS = ("question", "chosen", "rejected")
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,11 @@ class Pair:
     code_pos: str  # passes all the problem's tests
     code_neg: str  # fails at least one
     provenance: dict[str, Any] = field(default_factory=dict)  # every other field of the row, as is
+    names: tuple[str, str, str] = PAIR_FIELDS  # or EDITOR_FIELDS
 
     def to_row(self) -> dict[str, Any]:
-        return {
-            "question_content": self.question_content,
-            "code_pos": self.code_pos,
-            "code_neg": self.code_neg,
-            **self.provenance,
-        }
+        texts = (self.question_content, self.code_pos, self.code_neg)
+        return {**dict(zip(self.names, texts, strict=True)), **self.provenance}
 
     def key(self) -> tuple[str, str, str]:
         """What makes two pairs the same: the problem (its task_id, else its text) and both programs up
@@ -51,8 +51,9 @@ class Pair:
 
 
 def pair_from_row(row: dict[str, Any], where: str) -> Pair:
-    """Validate one row; `where` ("file:line" or "file row i") prefixes every error."""
-    for name in PAIR_FIELDS:
+    """Validate one row (either naming); `where` ("file:line" or "file row i") prefixes every error."""
+    names = EDITOR_FIELDS if PAIR_FIELDS[0] not in row and EDITOR_FIELDS[0] in row else PAIR_FIELDS
+    for name in names:
         value = row.get(name)
         if value is None:
             raise CodescalerError(f"{where}: missing field '{name}'")
@@ -60,8 +61,8 @@ def pair_from_row(row: dict[str, Any], where: str) -> Pair:
             raise CodescalerError(f"{where}: field '{name}' must be a string, got {type(value).__name__}")
         if not value.strip():
             raise CodescalerError(f"{where}: field '{name}' is empty")
-    provenance = {name: value for name, value in row.items() if name not in PAIR_FIELDS}
-    return Pair(row["question_content"], row["code_pos"], row["code_neg"], provenance)
+    provenance = {name: value for name, value in row.items() if name not in names}
+    return Pair(*(row[name] for name in names), provenance, names)
 
 
 def read_pairs(path: str | Path) -> list[Pair]:
@@ -101,7 +102,7 @@ def write_pairs(path: str | Path, pairs: Iterable[Pair]) -> None:
 def _checked(pair: Pair, where: str) -> Pair:
     """A pair built in code must be readable back: same checks as on read, and no provenance field may
     shadow one of the three pair fields."""
-    clash = [name for name in PAIR_FIELDS if name in pair.provenance]
+    clash = [name for name in (*PAIR_FIELDS, *EDITOR_FIELDS) if name in pair.provenance]
     if clash:
         raise CodescalerError(f"{where}: provenance field '{clash[0]}' would overwrite the pair's own")
     return pair_from_row(pair.to_row(), where)

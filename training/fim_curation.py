@@ -6,7 +6,7 @@ For each problem with a reference solution that passes its tests, cursors are cu
 program, which runs against the problem's tests in the sandbox. A fill whose program passes is paired
 with one whose program fails, at the same cursor. With `variants`, fills made from the reference's own
 middle join them: the middle itself, and one-edit mutants of the reference whose edit falls inside the
-middle (training/variants.py). The sandbox, not the origin, decides a fill's side.
+middle, edited in place (training/variants.py `site_mutants`). The sandbox, not the origin, decides a fill's side.
 
 A row holds what the reward model reads, built by `editor_reward_pair` for that document and cursor
 (`question`, `chosen`, `rejected`: the question is the code around the edited unit, the code is the unit
@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import logging
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ class FimCurationOptions:
     cursors_per_kind: int = 1
     max_pairs_per_cursor: int = 4
     variants: bool = False
-    mutants_per_problem: int = 40  # tried against every cursor; only those editing inside a middle count
+    mutants_per_cursor: int = 4
     workers: int | None = None
 
 
@@ -108,31 +107,23 @@ def _fill(cursor: Cursor, reference: str, completion: Completion, origin: str, t
     )
 
 
-def variant_fills(cursor: Cursor, reference: str, mutated: Sequence[str]) -> list[Fill]:
-    """The reference's own middle and every mutant whose one edit lies inside the middle, as fills that
-    keep the document's syntax valid."""
+def variant_fills(cursor: Cursor, reference: str, seed: int, limit: int) -> list[Fill]:
+    """The reference's own middle and up to `limit` one-edit mutants of it (edited in place, inside the
+    middle), as fills that keep the document's syntax valid."""
+    from training.variants import site_mutants
+
     context = cursor.context(reference)
-    prefix, suffix = reference[: cursor.start], reference[cursor.end :]
+    after = len(reference) - cursor.end
     middles = [(cursor.middle(reference), "reference")]
-    for mutant in mutated:
-        if mutant.startswith(prefix) and mutant.endswith(suffix) and len(mutant) >= len(prefix) + len(suffix):
-            middle = mutant[len(prefix) : len(mutant) - len(suffix)]
-            if middle.strip():
-                middles.append((middle, "mutant"))
+    for mutant, _ in site_mutants(reference, cursor.start, cursor.end, seed, limit):
+        middles.append((mutant[cursor.start : len(mutant) - after], "mutant"))
     document = ParsedDocument.parse(context)
     fills = []
     for text, origin in middles:
         completion = Completion(text)
-        if document.check(completion).valid:
+        if text.strip() and document.check(completion).valid:
             fills.append(_fill(cursor, reference, completion, origin, document.insert(completion)))
     return fills
-
-
-def _mutants(reference: str, seed: int, limit: int) -> list[str]:
-    from training.variants import mutants
-
-    # mutants come back through ast.unparse, like the reference: equal text outside the edited node
-    return [code if code.endswith("\n") else code + "\n" for code in mutants(reference, seed, limit=limit)]
 
 
 def curate_fim(
@@ -158,11 +149,9 @@ def curate_fim(
             header = task_header(problem.question)
             reference = None if code is None else header + code
             seed = problem_seed(options.sampling.seed or 0, task_id)
-            cursors, mutated = [], []
+            cursors = []
             if reference is not None:
                 cursors = choose_cursors(reference, options.spans, options.cursors_per_kind, seed)
-            if code is not None and options.variants:
-                mutated = [header + mutant for mutant in _mutants(code, seed, options.mutants_per_problem)]
             per_cursor: list[tuple[Cursor, list[Fill]]] = []
             for number, cursor in enumerate(cursors):
                 cursors_seen[cursor.span_kind] += 1
@@ -179,7 +168,9 @@ def curate_fim(
                         fills.append(Fill(completion.text, completion.replace_chars, "policy", question, unit,
                                           completion.applied_to(context)))  # fmt: skip
                 summary.fills_valid += len(fills)
-                extra = variant_fills(cursor, reference, mutated) if options.variants else []  # type: ignore[arg-type]
+                extra = []
+                if options.variants:
+                    extra = variant_fills(cursor, reference, seed + number, options.mutants_per_cursor)  # type: ignore[arg-type]
                 summary.variant_fills += len(extra)
                 per_cursor.append((cursor, fills + extra))
             programs = list(dict.fromkeys(fill.program for _, fills in per_cursor for fill in fills))

@@ -79,6 +79,41 @@ def mutants(code: str, seed: int, limit: int = 6) -> list[str]:
     return [text for _, text in sorted(chosen)]
 
 
+def site_mutants(code: str, start: int, end: int, seed: int, limit: int = 8) -> list[tuple[str, str]]:
+    """(mutant, kind): up to `limit` distinct one-site mutants of `code` whose edited node lies within
+    characters `start`..`end`, edited in place: only that node's text changes (to `ast.unparse` of the
+    mutated node), so the rest keeps its layout, comments and docstrings. The kind names the mutation
+    (compare, constant, arithmetic, boolean, slice, call). Sites are sampled by seed."""
+    tree = _parse(code)
+    if tree is None:
+        return []
+    starts = [0]
+    for line in code.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    lines = code.splitlines(keepends=True)
+
+    def offset(lineno: int, col: int) -> int:  # ast columns count UTF-8 bytes
+        return starts[lineno - 1] + len(lines[lineno - 1].encode("utf-8")[:col].decode("utf-8", "ignore"))
+
+    sites = []
+    for node in ast.walk(tree):
+        if getattr(node, "end_lineno", None) is None:
+            continue
+        a, b = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+        if start <= a and b <= end:
+            sites += [(a, b, kind.__name__.strip("_"), new) for kind in MUTATIONS for new in kind(node)]
+    random.Random(seed).shuffle(sites)
+    seen, chosen = {code}, []
+    for a, b, kind, new in sites:
+        if len(chosen) >= limit:
+            break
+        text = code[:a] + ast.unparse(new) + code[b:]
+        if text not in seen:
+            seen.add(text)
+            chosen.append((text, kind))
+    return chosen
+
+
 def _parse(code: str) -> ast.Module | None:
     try:
         return ast.parse(code)

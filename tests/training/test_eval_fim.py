@@ -50,9 +50,11 @@ def real_task(single_line) -> InfillingTask:
     return next(t for t in infilling.load_tasks(single_line, limit=3) if t.task_id == TASK_ID)
 
 
-def item(text: str, rank: int, sample: int, replace_chars: int = 0) -> ScoredCompletion:
+def item(
+    text: str, rank: int, sample: int, replace_chars: int = 0, mean_logprob: float | None = None
+) -> ScoredCompletion:
     return ScoredCompletion(
-        text=text, valid=True, reason="", score=0.0, reward=1.0 / rank, mean_logprob=None, rank=rank,
+        text=text, valid=True, reason="", score=0.0, reward=1.0 / rank, mean_logprob=mean_logprob, rank=rank,
         replace_chars=replace_chars, sample=sample,
     )  # fmt: skip
 
@@ -156,7 +158,11 @@ class ScriptedEngine:
         self.calls.append(request)
         task = self.by_prefix[request.document.context().prefix]
         answer = task.canonical_solution.rstrip("\n")
-        items = [item(answer, rank=1, sample=1), item("    pass", rank=2, sample=0)]
+        # the policy is surer of the wrong one: logprob picks it, the ranking does not
+        items = [
+            item(answer, rank=1, sample=1, mean_logprob=-2.0),
+            item("    pass", rank=2, sample=0, mean_logprob=-0.5),
+        ]
         return RankResult(items=items, timings={"generation": 0.5}, generated=request.n, line_mode="single")
 
 
@@ -172,8 +178,16 @@ def test_evaluate_reports_and_resumes(single_line, tmp_path):
     assert len(set(seeds)) == 2 and all(o.top_k is None and o.threshold is None for o in engine.calls)
     summary = report(records)
     rates = {picker: summary["pass_rate"][picker]["rate"] for picker in infilling.PICKERS}
-    assert rates == {"top": 1.0, "first": 0.0, "oracle": 1.0, "reference": 1.0}
+    assert rates == {"top": 1.0, "first": 0.0, "logprob": 0.0, "oracle": 1.0, "reference": 1.0}
     assert summary["top_minus_first"]["difference"] == 1.0 and summary["top_differs_from_first"] == 2
+    assert (
+        summary["top_minus_logprob"]["difference"] == 1.0
+        and summary["top_minus_logprob"]["logprob_only"] == 0
+    )
+    assert summary["room_to_gain"] == 1.0
+    lines = infilling.gain_lines(summary)
+    assert lines[0].startswith("top - first: +1.000") and "the ranking is better than first" in lines[0]
+    assert "better than logprob" in lines[1] and not any("No room" in line for line in lines)
     assert summary["candidates"] == {"generated": 4, "kept": 4, "valid": 4}
     assert summary["seconds_per_task"] == {"generation": 0.5}
 
@@ -311,3 +325,25 @@ def test_through_a_running_engine_gives_the_in_process_results(
         codescaler_cli, *common, "--engine", f"ws://127.0.0.1:{port + 1}", "--out", str(tmp_path / "remote")
     )
     assert moved.returncode == 1 and "cannot reach the engine" in moved.stderr  # no engine there now
+
+
+def test_no_room_to_gain_is_said_plainly_and_logprob_is_read_from_the_candidates():
+    def record(first: bool, oracle: bool, candidates: list[dict]) -> dict:
+        return {"top": first, "first": first, "oracle": oracle, "reference": True, "candidates": candidates,
+                "top_sample": 0, "first_sample": 0, "kept": len(candidates), "generated": 2,
+                "valid": len(candidates), "dropped": {}, "timings": {}, "line_mode": "single"}  # fmt: skip
+
+    def candidate(sample: int, logprob: float | None, passed: bool, valid: bool = True) -> dict:
+        return {"sample": sample, "mean_logprob": logprob, "passed": passed, "valid": valid}
+
+    records = [
+        record(
+            True, True, [candidate(0, -1.0, True), candidate(1, -0.2, False, valid=False)]
+        ),  # invalid: skipped
+        record(False, False, [candidate(0, None, False)]),  # no logprobs: logprob picks nothing
+    ]
+    assert [infilling.logprob_passes(r) for r in records] == [True, False]
+    summary = report(records)
+    assert summary["room_to_gain"] == 0.0
+    assert any(line.startswith("No room to gain") for line in infilling.gain_lines(summary))
+    assert "no different, within the interval," in infilling.gain_lines(summary)[0]

@@ -11,7 +11,7 @@ import pytest
 
 from training.data.benchmarks import MBPPPLUS_PATH, load_mbppplus
 from training.problems import Problem
-from training.variants import mutants, rewrites
+from training.variants import mutants, rewrites, site_mutants
 from training.verify import verify_many
 
 
@@ -230,3 +230,26 @@ def test_rewrites_pass_and_mutants_mostly_fail_in_the_sandbox(problems):
     ]
     assert len(rewrites_passed) >= 10 and all(rewrites_passed)
     assert len(mutants_failed) >= 20 and sum(mutants_failed) >= 0.7 * len(mutants_failed)
+
+
+def test_site_mutants_edit_one_node_in_place_inside_the_span():
+    code = (
+        "def f(xs, k):\n"
+        "    # a comment the edit must keep\n"
+        "    total = sum(xs)  # and this one\n"
+        "    for x in xs:\n"
+        "        if x > k:\n"
+        "            total -= x\n"
+        "    return total + 1\n"
+    )
+    start, end = code.index("    for"), code.index("    return")
+    found = site_mutants(code, start, end, seed=0, limit=10)
+    assert {kind for _, kind in found} == {"compare", "arithmetic"}
+    for mutant, _ in found:
+        tail = len(code) - end
+        assert mutant[:start] == code[:start] and mutant[len(mutant) - tail :] == code[end:]
+        assert mutant != code and "# a comment the edit must keep" in mutant
+        compile(mutant, "mutant", "exec")
+    assert site_mutants(code, start, end, seed=0, limit=10) == found
+    assert site_mutants(code, 0, 10, seed=0) == []  # no node lies inside `def f(xs,`
+    assert site_mutants("def broken(:\n", 0, 12, seed=0) == []

@@ -84,5 +84,7 @@ def fim(
     report = {"benchmark": "HumanEval-Infilling", "set": label, "settings": recorded, **summary}
     typer.echo(infilling.summary_line(label, summary, options.n))
     typer.echo(infilling.detail_line(summary))
+    for line in infilling.gain_lines(summary):
+        typer.echo(line)
     if out is not None:
         _write_report(out, report, infilling.markdown(label, summary, recorded))

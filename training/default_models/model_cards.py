@@ -59,7 +59,7 @@ def quality_section(stages: dict[str, Any]) -> str:
             rows.append((f"HumanEval best-of-{size}: {name}", f"{_pct(row['accuracy'])}{_interval(row)}",
                          f"{bon['n_problems']} problems"))  # fmt: skip
     fim = evaluation["fim"]["report"]
-    for name in ("top", "first", "oracle", "reference"):
+    for name in ("top", "first", "logprob", "oracle", "reference"):
         if name in fim["pass_rate"]:
             item = fim["pass_rate"][name]
             rows.append((f"HumanEval single-line infilling: {name}", f"{_pct(item['rate'])}{_interval(item)}",

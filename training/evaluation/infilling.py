@@ -8,6 +8,9 @@ Pickers, all on the same ranked list:
 * `top`: rank 1, what the editor shows first;
 * `first`: the candidate from the lowest sample index, what an editor without a ranker shows (the first
   sample that survives cleaning);
+* `logprob`: the valid candidate with the highest mean token log-probability (any candidate when none is
+  valid): the policy ranking itself, behind the same validity gate, so `top - logprob` is what the reward
+  model adds over the policy's own confidence;
 * `oracle`: any candidate passes (the ceiling of any ranker on these samples);
 * `reference`: the benchmark's own answer put through the same cleaning (the ceiling the pipeline allows).
 
@@ -55,7 +58,8 @@ SETS = {
     "random-span-light": ("random-span (light)", "HumanEval-RandomSpanInfillingLight.jsonl.gz"),
 }
 FIELDS = ("task_id", "entry_point", "prompt", "suffix", "canonical_solution", "test")
-PICKERS = ("top", "first", "oracle", "reference")
+PICKERS = ("top", "first", "logprob", "oracle", "reference")
+NO_ROOM = 0.01  # oracle - first below this: the samples leave a ranker nothing to gain
 PATH_IN_EDITOR = "humaneval.py"  # gives the engine the language and the reward model a file name
 
 
@@ -267,12 +271,37 @@ def _rate(hits: Sequence[float], seed: int) -> dict[str, Any]:
     }
 
 
+def logprob_passes(record: dict[str, Any]) -> bool:
+    """Whether the `logprob` pick of a task record passes (computed from its candidates, so records
+    written before this picker existed are read the same)."""
+    candidates = record["candidates"]
+    pool = [c for c in candidates if c["valid"] is True] or candidates
+    scored = [c for c in pool if c["mean_logprob"] is not None]
+    if not scored:
+        return False
+    return bool(max(scored, key=lambda c: (c["mean_logprob"], -c["sample"]))["passed"])
+
+
+def _gain(hits: dict[str, list[float]], over: str, seed: int) -> dict[str, Any]:
+    """top minus `over`, per task, with a paired 95% bootstrap interval."""
+    difference = [top - other for top, other in zip(hits["top"], hits[over], strict=True)]
+    low, high = bootstrap_interval(difference, seed)
+    return {
+        "difference": sum(difference) / len(difference) if difference else None,
+        "interval": [low, high],
+        "top_only": sum(d > 0 for d in difference),
+        f"{over}_only": sum(d < 0 for d in difference),
+    }
+
+
 def report(records: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     """Pass rates with 95% bootstrap intervals (paired: the same resampled tasks for every picker), the
-    top-minus-first difference, and the counts that say where candidates went."""
-    hits = {picker: [float(record[picker]) for record in records] for picker in PICKERS}
-    difference = [top - first for top, first in zip(hits["top"], hits["first"], strict=True)]
-    low, high = bootstrap_interval(difference, seed)
+    gain of top over first and over logprob, whether the samples leave room to gain at all, and the
+    counts that say where candidates went."""
+    hits = {
+        picker: [float(logprob_passes(r) if picker == "logprob" else r[picker]) for r in records]
+        for picker in PICKERS
+    }
     dropped: Counter[str] = Counter()
     timings: Counter[str] = Counter()
     for record in records:
@@ -281,12 +310,9 @@ def report(records: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     return {
         "tasks": len(records),
         "pass_rate": {picker: _rate(hits[picker], seed) for picker in PICKERS},
-        "top_minus_first": {
-            "difference": sum(difference) / len(difference) if difference else None,
-            "interval": [low, high],
-            "top_only": sum(d > 0 for d in difference),
-            "first_only": sum(d < 0 for d in difference),
-        },
+        "top_minus_first": _gain(hits, "first", seed),
+        "top_minus_logprob": _gain(hits, "logprob", seed),
+        "room_to_gain": (sum(hits["oracle"]) - sum(hits["first"])) / len(records) if records else None,
         "top_differs_from_first": sum(record["top_sample"] != record["first_sample"] for record in records),
         "tasks_without_candidates": sum(record["kept"] == 0 for record in records),
         "candidates": {key: sum(record[key] for record in records) for key in ("generated", "kept", "valid")},
@@ -304,12 +330,34 @@ def _fmt(rate: dict[str, Any]) -> str:
 
 
 def summary_line(label: str, summary: dict[str, Any], n: int) -> str:
-    """The one line a user reads: the three pickers with their intervals."""
+    """The one line a user reads: the pickers with their intervals."""
     rates = summary["pass_rate"]
     return (
         f"infilling {label}: top {_fmt(rates['top'])}  first {_fmt(rates['first'])}  "
-        f"oracle {_fmt(rates['oracle'])}  ({summary['tasks']} tasks, n={n})"
+        f"logprob {_fmt(rates['logprob'])}  oracle {_fmt(rates['oracle'])}  ({summary['tasks']} tasks, n={n})"
     )
+
+
+def gain_lines(summary: dict[str, Any]) -> list[str]:
+    """What the ranking adds, in words: top over first and over logprob, and whether there was room."""
+    lines = []
+    for over in ("first", "logprob"):
+        gain = summary[f"top_minus_{over}"]
+        if gain["difference"] is None:
+            continue
+        low, high = gain["interval"]
+        verdict = "better" if low > 0 else "worse" if high < 0 else "no different, within the interval,"
+        lines.append(
+            f"top - {over}: {gain['difference']:+.3f} [{low:+.3f}, {high:+.3f}]: the ranking is {verdict} than "
+            f"{over} (top alone passes {gain['top_only']} tasks, {over} alone {gain[f'{over}_only']})."
+        )
+    room = summary["room_to_gain"]
+    if room is not None and room < NO_ROOM:
+        lines.append(
+            f"No room to gain: the oracle passes only {room:+.3f} more tasks than the first sample, so no "
+            "ranker can do better on these samples; the policy must write passing fills first."
+        )
+    return lines
 
 
 def detail_line(summary: dict[str, Any]) -> str:
@@ -338,7 +386,6 @@ def markdown(label: str, summary: dict[str, Any], settings: dict[str, Any]) -> s
             continue
         low, high = rate["interval"]
         rows.append(f"| {picker} | {rate['rate']:.3f} | [{low:.3f}, {high:.3f}] | {rate['passed']} |")
-    diff = summary["top_minus_first"]
     counts = summary["candidates"]
     lines = [
         f"# HumanEval-Infilling ({label})",
@@ -349,16 +396,13 @@ def markdown(label: str, summary: dict[str, Any], settings: dict[str, Any]) -> s
         "",
         *rows,
         "",
-        "top: rank 1; first: the earliest sample that survives cleaning (no ranker); oracle: any candidate "
-        "passes; reference: the benchmark's answer through the same cleaning.",
+        "top: rank 1; first: the earliest sample that survives cleaning (no ranker); logprob: the valid "
+        "candidate the policy is most confident in; oracle: any candidate passes; reference: the benchmark's "
+        "answer through the same cleaning.",
+        "",
+        *gain_lines(summary),
         "",
     ]
-    if diff["difference"] is not None:
-        low, high = diff["interval"]
-        lines.append(
-            f"top - first: {diff['difference']:+.3f} [{low:+.3f}, {high:+.3f}] "
-            f"(top alone passes {diff['top_only']} tasks, first alone {diff['first_only']})."
-        )
     lines += [
         f"Top differs from first on {summary['top_differs_from_first']} tasks; "
         f"{summary['tasks_without_candidates']} tasks had no candidate left.",

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from engine.cleaning.pipeline import clean
 from engine.document import Completion, DocumentContext
@@ -74,6 +75,33 @@ class CursorCandidates:
     line_mode: str
 
 
+def from_samples(
+    context: DocumentContext,
+    samples: list[Sample],
+    mode: str,
+    timings: dict[str, float] | None = None,
+) -> CursorCandidates:
+    """Samples already drawn at the cursor of `context` (cut at their stops), cleaned, checked in place
+    and turned into reward inputs: what the editor does after generation, for rollouts drawn elsewhere
+    (RL) as for its own."""
+    timings = {} if timings is None else timings
+    with timed(timings, "cleaning"):
+        raw = [Completion(s.text, 0, s.logprobs, s.finish_reason, i) for i, s in enumerate(samples)]
+        cleaned = clean(raw, context)
+    with timed(timings, "validation"):
+        document = ParsedDocument.parse(context)
+        checks = [document.check(c) for c in cleaned.completions]
+        queries = [editor_reward_pair(context, c, tree=document.insert(c)) for c in cleaned.completions]
+    return CursorCandidates(
+        list(cleaned.completions), checks, queries, dict(cleaned.dropped), len(samples), mode
+    )
+
+
+def stops_for(prompt_stop: tuple[str, ...], mode: str) -> tuple[str, ...]:
+    """The stop strings of a sample at the cursor: the FIM template's, and the line end in single-line mode."""
+    return (*prompt_stop, "\n") if mode == "single" else prompt_stop
+
+
 class CursorSampler:
     """A policy ready to offer candidates at a cursor (its FIM template read once from its tokenizer)."""
 
@@ -92,21 +120,15 @@ class CursorSampler:
         """FIM prompt, N samples, cleaning, validity in place and the reward inputs; each stage's time
         is added to `timings`."""
         timings = {} if timings is None else timings
-        if self._fim is None:
-            self._fim = fim_template(self.fim_template_name, self.generator.tokenizer)
         mode = line_mode(context) if options.line_mode == "auto" else options.line_mode
         with timed(timings, "generation"):
-            prompt = fim_prompt(context, self._fim, self.generator.tokenizer)
-            stop = (*prompt.stop, "\n") if mode == "single" else prompt.stop
-            samples = sample(self.generator, prompt.text, stop, options, cancel)
+            prompt = fim_prompt(context, self.fim(), self.generator.tokenizer)
+            samples = sample(self.generator, prompt.text, stops_for(prompt.stop, mode), options, cancel)
         check_cancel(cancel)
-        with timed(timings, "cleaning"):
-            raw = [Completion(s.text, 0, s.logprobs, s.finish_reason, i) for i, s in enumerate(samples)]
-            cleaned = clean(raw, context)
-        with timed(timings, "validation"):
-            document = ParsedDocument.parse(context)
-            checks = [document.check(c) for c in cleaned.completions]
-            queries = [editor_reward_pair(context, c, tree=document.insert(c)) for c in cleaned.completions]
-        return CursorCandidates(
-            list(cleaned.completions), checks, queries, dict(cleaned.dropped), len(samples), mode
-        )
+        return from_samples(context, samples, mode, timings)
+
+    def fim(self) -> Any:
+        """The policy's FIM template (read from its tokenizer on first use)."""
+        if self._fim is None:
+            self._fim = fim_template(self.fim_template_name, self.generator.tokenizer)
+        return self._fim

@@ -83,14 +83,17 @@ class Fill:
     program: str
 
 
-def _reference(problem: Problem) -> str | None:
-    """The reference as `ast.unparse` writes it (the layout every variant shares), or None."""
+def reference_file(problem: Problem) -> str | None:
+    """The file cursors are cut from: the problem statement as a comment (`task_header`), then the
+    reference as `ast.unparse` writes it (the layout every variant shares); None without a parsable
+    reference."""
     if not problem.tests.reference:
         return None
     try:
-        return ast.unparse(ast.parse(problem.tests.reference)) + "\n"
+        code = ast.unparse(ast.parse(problem.tests.reference))
     except (SyntaxError, ValueError):
         return None
+    return task_header(problem.question) + code + "\n"
 
 
 def task_header(question: str) -> str:
@@ -143,11 +146,9 @@ def curate_fim(
     by_origin: Counter[str] = Counter()
     with ProblemRun(out, problems, "curating fills", progress) as run:
         for task_id, problem in run.todo():
-            code = _reference(problem)
-            if code is None:
+            reference = reference_file(problem)
+            if reference is None:
                 summary.problems_without_reference += 1
-            header = task_header(problem.question)
-            reference = None if code is None else header + code
             seed = problem_seed(options.sampling.seed or 0, task_id)
             cursors = []
             if reference is not None:

@@ -23,6 +23,7 @@ import tokenize
 from dataclasses import dataclass
 
 from engine.document import DocumentContext
+from engine.errors import CodescalerError
 
 SPAN_KINDS = ("line", "partial", "block")
 PATH_IN_EDITOR = "solution.py"  # gives the engine the language and the reward model a file name
@@ -134,3 +135,14 @@ def choose_cursors(program: str, kinds: tuple[str, ...], per_kind: int, seed: in
         picked = rng.sample(options, min(per_kind, len(options)))
         chosen += sorted(picked, key=lambda cursor: cursor.start)
     return chosen
+
+
+def parse_span_kinds(spans: str) -> tuple[str, ...]:
+    """`--spans line,partial` as kinds; an unknown one is an error naming the choices."""
+    kinds = tuple(dict.fromkeys(kind.strip() for kind in spans.split(",") if kind.strip()))
+    unknown = [kind for kind in kinds if kind not in SPAN_KINDS]
+    if unknown or not kinds:
+        raise CodescalerError(
+            f"unknown --spans {', '.join(unknown) or '(none)'}: use {', '.join(SPAN_KINDS)}"
+        )
+    return kinds

@@ -42,7 +42,6 @@ class PolicyTrainingOptions:
     seed: int = 0
     use_vllm: bool | None = None  # None: vLLM rollouts when a GPU and vLLM are there
     resume: bool = False
-    language: str = "python"
 
 
 def _vllm_installed() -> bool:
@@ -66,21 +65,23 @@ def prompt_rows(problems: dict[str, Problem], language: str) -> list[dict[str, A
 
 
 def train_policy(
-    problems: dict[str, Problem],
+    rows: list[dict[str, Any]],
     base: str,
     out: Path,
     reward_function: Callable[..., Any],
     options: PolicyTrainingOptions = PolicyTrainingOptions(),
 ) -> dict[str, Any]:
-    """Run GRPO and save the policy to `out` (checkpoints in out/checkpoints); returns the summary."""
+    """Run GRPO on dataset `rows` (`prompt` plus the columns the reward reads: `prompt_rows` for problem
+    statements, `fim_objective.prompt_rows` for cursors) and save the policy to `out` (checkpoints in
+    out/checkpoints); returns the summary."""
     import torch
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     from engine.reward.model_source import check_causal_lm, load_tokenizer
 
-    if not problems:
-        raise CodescalerError("no problems to train on")
+    if not rows:
+        raise CodescalerError("no prompts to train on")
     check_causal_lm(base)
     tokenizer = load_tokenizer(base)
     tokenizer.padding_side = "left"  # GRPO generates from left-padded prompts
@@ -122,7 +123,7 @@ def train_policy(
         model=base,
         reward_funcs=[reward_function],
         args=config,
-        train_dataset=Dataset.from_list(prompt_rows(problems, options.language)),
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
     )
     resume = options.resume and checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
@@ -132,7 +133,7 @@ def train_policy(
     rewards = [entry["reward"] for entry in trainer.state.log_history if "reward" in entry]
     summary = {
         "base": base,
-        "problems": len(problems),
+        "prompts": len(rows),
         "steps": result.global_step,
         "vllm_rollouts": use_vllm,
         "mean_reward_per_step": rewards,

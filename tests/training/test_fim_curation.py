@@ -18,7 +18,7 @@ from engine.document import Completion
 from engine.editor_reward_input import editor_reward_pair
 from training.data.pairs import EDITOR_FIELDS, read_pairs
 from training.data.problems import load_problems
-from training.fim_curation import task_header
+from training.fim_curation import reference_file
 from training.fim_cursors import Cursor, candidate_cursors, choose_cursors
 from training.verify import verify_many
 
@@ -84,7 +84,8 @@ def test_labels_hold_in_the_sandbox_and_rows_are_what_the_editor_scores(curated)
     for row in rows:
         assert set(EDITOR_FIELDS) <= set(row) and row["kind"] == "fim"
         problem = problems[row["task_id"]]
-        reference = task_header(problem.question) + ast.unparse(ast.parse(problem.tests.reference)) + "\n"
+        reference = reference_file(problem)
+        assert reference.startswith("# ") and ast.unparse(ast.parse(problem.tests.reference)) in reference
         context = Cursor(row["span_kind"], row["start"], row["end"]).context(reference)
         for side in ("chosen", "rejected"):
             completion = Completion(row[f"{side}_fill"], row[f"{side}_replace_chars"])

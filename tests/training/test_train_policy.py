@@ -67,7 +67,9 @@ def test_a_short_grpo_run_raises_the_mean_reward(scorer, tiny_models, tmp_path):
     reward = CodeReward(scorer=scorer, language="none", extraction="none").trl_reward_function()
     options = PolicyTrainingOptions(max_steps=16, num_generations=4, prompts_per_step=2, max_completion_length=12,
                                     learning_rate=5e-4, warmup_steps=0, temperature=1.0, save_steps=100)  # fmt: skip
-    summary = train_policy(problems, str(tiny_models["policy"]), tmp_path, reward, options)
+    summary = train_policy(
+        prompt_rows(problems, "python"), str(tiny_models["policy"]), tmp_path, reward, options
+    )
     rewards = summary["mean_reward_per_step"]
     assert len(rewards) == 16
     assert sum(rewards[-4:]) / 4 > sum(rewards[:4]) / 4 + 0.5

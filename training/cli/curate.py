@@ -65,12 +65,13 @@ def curate(
     from training.curation import CurationOptions, summary_row
     from training.curation import curate as run
     from training.data.problems import load_problems
+    from training.fim_cursors import parse_span_kinds
     from training.run_settings import check_run_settings
     from training.sampling import SamplingSettings
 
     if n < 2 and not (fim and variants):
         raise CodescalerError("-n must be at least 2: a pair needs a passing and a failing sample")
-    kinds = _span_kinds(spans) if fim else ()
+    kinds = parse_span_kinds(spans) if fim else ()
     if cursors_per_kind < 1:
         raise CodescalerError("--cursors-per-kind must be at least 1")
     check_available(policy, "--policy")
@@ -113,18 +114,6 @@ def curate(
     if parquet:
         _export_parquet(work, out)
     typer.echo(json.dumps(summary))
-
-
-def _span_kinds(spans: str) -> tuple[str, ...]:
-    from training.fim_cursors import SPAN_KINDS
-
-    kinds = tuple(dict.fromkeys(kind.strip() for kind in spans.split(",") if kind.strip()))
-    unknown = [kind for kind in kinds if kind not in SPAN_KINDS]
-    if unknown or not kinds:
-        raise CodescalerError(
-            f"unknown --spans {', '.join(unknown) or '(none)'}: use {', '.join(SPAN_KINDS)}"
-        )
-    return kinds
 
 
 def register(app: typer.Typer) -> None:

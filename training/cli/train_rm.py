@@ -40,6 +40,7 @@ def train_rm(
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in OUT/checkpoints."),
 ) -> None:
     """Train a reward model with the product's reward input; the result loads in `codescaler score`."""
+    from engine.default_models import BUNDLED, resolve
     from engine.hub import check_available
     from training.data.pairs import read_pairs
     from training.pair_mixing import mix
@@ -48,6 +49,7 @@ def train_rm(
     if not 0 <= eval_fraction < 1:
         raise CodescalerError("--eval-fraction must be in [0, 1)")
     check_available(base, "--base")
+    base = resolve(base, "reward") if base == BUNDLED else base  # continue training the package's own
     loaded = mix([pair for path in pairs for pair in read_pairs(path)], completion_share, seed)
     rows = [
         PairRow(pair.question_content, pair.code_pos, pair.code_neg, pair.provenance.get("margin"))

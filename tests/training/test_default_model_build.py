@@ -74,6 +74,24 @@ def test_cards_report_what_the_build_measured(build):
     rerun = stages["evaluation"]["runs"]["rm"]["argv"]
     assert "codescaler " + " ".join(rerun) in reward_card
     assert "codescaler models build-default OUT --config smoke --seed 0" in policy_card
+    # completion pairs went into the reward model, RL with it tuned the policy, both are in the cards
+    assert (
+        stages["fim_pairs"]["train_pairs"] + stages["fim_pairs"]["heldout_pairs"]
+        == stages["fim_pairs"]["pairs_written"]
+    )
+    assert (
+        stages["reward"]["rows_by_kind"]["completion"] > 0 and stages["reward"]["rows_by_kind"]["program"] > 0
+    )
+    assert f"{stages['fim_pairs']['train_pairs']} training pairs" in reward_card
+    rl = stages["policy_rl"]
+    assert rl["steps"] == 2 and rl["before"]["samples"] == rl["after"]["samples"] > 0
+    assert "RL (editor objective)" in policy_card and "before → after RL" in policy_card
+    assert (build / "work" / "policy-pretrained" / "model.safetensors").read_bytes() != (
+        build / "policy" / "model.safetensors"
+    ).read_bytes()  # the shipped policy is the tuned one
+    assert (
+        "rm-fim" in stages["evaluation"]["runs"] and "HumanEval single-line infilling: logprob" in policy_card
+    )
     # The eval command in the card gives the number in the card.
     again = run(*rerun[:-2], "--out", str(build / "rerun"))
     assert again.returncode == 0, again.stderr
@@ -90,6 +108,7 @@ def test_a_rerun_resumes_and_other_settings_are_refused(build):
     assert result.returncode == 0, result.stderr
     assert "stage policy: done in an earlier run" in result.stderr
     assert "stage pairs: done in an earlier run" in result.stderr
+    assert "stage policy_rl: done in an earlier run" in result.stderr
     assert (build / "reward" / "model.safetensors").read_bytes() == weights  # seeded: the same model
     assert "Not measured in this build" in (build / "reward" / "README.md").read_text()
     one_line_error(run("models", "build-default", str(build), "--config", "smoke", "--seed", "1"), "seed")

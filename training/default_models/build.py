@@ -8,11 +8,15 @@ unfinished one (the long ones also checkpoint inside):
 2. policy: a small Qwen3 trained from scratch on plain code, FIM examples and chat answers (corpus.py);
 3. pairs: `curate` with variants on every MBPP+ problem (policy samples + the reference, its rewrites and
    its mutants, all verified in the sandbox), split by problem into training and held-out pairs;
-4. reward: `train-rm` from the policy on the training pairs;
-5. evaluation (optional): `codescaler eval rm|bon|fim`, run as the commands a user would type;
-6. cards: README.md model cards with the data, the command, the seed, the times and the numbers.
+4. fim_pairs: `curate --fim` with variants on the same problems (fills at line, partial and block cursors,
+   verified by running the completed program), split the same way;
+5. reward: `train-rm` from the policy on the training pairs of both kinds (`rm_completion_share`);
+6. policy_rl: `train-policy --objective fim` with that reward model on the training problems, measured
+   before and after at the held-out problems' cursors; the tuned policy is the one that ships;
+7. evaluation (optional): `codescaler eval rm|bon|fim` and `eval rm --fim-set`, as a user would type them;
+8. cards: README.md model cards with the data, the command, the seed, the times and the numbers.
 
-HumanEval and HumanEval-Infilling are read only by stage 5.
+HumanEval and HumanEval-Infilling are read only by stage 7.
 """
 
 from __future__ import annotations
@@ -57,8 +61,22 @@ class BuildConfig:
     rm_learning_rate: float = 2e-4
     rm_batch_size: int = 8
     rm_max_tokens: int = 1024
+    rm_completion_share: float | None = 0.5
+    fim_cursors_per_kind: int = 1
+    fim_max_new_tokens: int = 48
+    rl_steps: int = 150
+    rl_prompts_per_step: int = 8
+    rl_num_generations: int = 8
+    rl_learning_rate: float = 5e-5
+    rl_eval_samples: int = 4
     eval: dict[str, Any] = field(
-        default_factory=lambda: {"bon_n": 8, "bon_limit": None, "bon_max_new_tokens": 256, "fim_limit": 300}
+        default_factory=lambda: {
+            "bon_n": 8,
+            "bon_limit": None,
+            "bon_max_new_tokens": 256,
+            "fim_limit": 300,
+            "rm_fim_limit": None,
+        }
     )
 
 
@@ -83,7 +101,16 @@ CONFIGS = {
         rm_epochs=2.0,
         rm_learning_rate=5e-5,
         rm_max_tokens=2048,
-        eval={"bon_n": 16, "bon_limit": None, "bon_max_new_tokens": 512, "fim_limit": None},
+        rl_steps=400,
+        rl_prompts_per_step=16,
+        rl_learning_rate=2e-5,
+        eval={
+            "bon_n": 16,
+            "bon_limit": None,
+            "bon_max_new_tokens": 512,
+            "fim_limit": None,
+            "rm_fim_limit": None,
+        },
     ),
     # Seconds, for tests: every stage runs, nothing is learnt.
     "smoke": BuildConfig(
@@ -106,7 +133,12 @@ CONFIGS = {
         max_pairs_per_problem=3,
         rm_batch_size=4,
         rm_max_tokens=512,
-        eval={"bon_n": 2, "bon_limit": 2, "bon_max_new_tokens": 16, "fim_limit": 2},
+        fim_max_new_tokens=16,
+        rl_steps=2,
+        rl_prompts_per_step=1,
+        rl_num_generations=2,
+        rl_eval_samples=2,
+        eval={"bon_n": 2, "bon_limit": 2, "bon_max_new_tokens": 16, "fim_limit": 2, "rm_fim_limit": 4},
     ),
 }
 
@@ -123,6 +155,9 @@ class Build:
     def __init__(self, out: Path, config: BuildConfig, seed: int, mbpp: str, evaluate: bool, progress: bool):
         self.out, self.work = out, out / "work"
         self.config, self.seed, self.mbpp = config, seed, mbpp
+        # The pretrained policy: what curation samples from and the reward model starts from, before RL
+        # tunes the copy in `policy/` (so a resumed stage always starts from the same weights).
+        self.pretrained = self.work / "policy-pretrained"
         self.evaluate, self.progress = evaluate, progress
         self.work.mkdir(parents=True, exist_ok=True)
         self.settings = {
@@ -142,7 +177,7 @@ class Build:
     def run(self) -> dict[str, Any]:
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("tokenizer", self._tokenizer), ("policy", self._policy), ("pairs", self._pairs),
-            ("reward", self._reward),
+            ("fim_pairs", self._fim_pairs), ("reward", self._reward), ("policy_rl", self._policy_rl),
         ]  # fmt: skip
         if self.evaluate:
             steps.append(("evaluation", self._evaluation))
@@ -223,7 +258,8 @@ class Build:
         config = qwen3_config(tokenizer, **asdict(self.config.shape), tie_word_embeddings=True)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         model, summary = pretrain(rows, config, options, self.work / "policy.ckpt", device, self.progress)
-        _save(model, tokenizer, self.out / "policy")
+        _save(model, tokenizer, self.pretrained)
+        shutil.copytree(self.pretrained, self.out / "policy", dirs_exist_ok=True)
         (self.work / "policy.ckpt").unlink(missing_ok=True)
         return {**summary, "examples": len(texts), "docstring_tasks": len(instructions), "mbpp_answers": len(mbpp),
                 "parameters": sum(p.numel() for p in model.parameters())}  # fmt: skip
@@ -231,7 +267,7 @@ class Build:
     def _pairs(self) -> dict[str, Any]:
         from engine.generation.base import load_generator
         from training.curation import CurationOptions, curate, summary_row
-        from training.data.pairs import read_pairs, write_pairs
+        from training.data.pairs import read_pairs
         from training.sampling import SamplingSettings
 
         problems = self._problems()
@@ -242,16 +278,11 @@ class Build:
             sampling, max_pairs_per_problem=self.config.max_pairs_per_problem, variants=True
         )
         pairs = self.work / "pairs.jsonl"
-        with load_generator(str(self.out / "policy")) as generator:
+        with load_generator(str(self.pretrained)) as generator:
             summary = curate(problems, generator, pairs, options, policy_name="bundled policy",
                              progress=self.progress)  # fmt: skip
         rows = read_pairs(pairs)
-        split: dict[bool, list] = {True: [], False: []}
-        for pair in rows:
-            split[self._is_held_out(pair.provenance["task_id"])].append(pair)
-        held, train = split[True], split[False]
-        write_pairs(self.work / "pairs.train.jsonl", train)
-        write_pairs(self.work / "pairs.heldout.jsonl", held)
+        train, held = self._split(rows, "pairs")
         origins: dict[str, int] = {}
         for pair in rows:
             key = f"{pair.provenance.get('pos_origin')}>{pair.provenance.get('neg_origin')}"
@@ -259,28 +290,112 @@ class Build:
         return {**summary_row(summary), "train_pairs": len(train), "heldout_pairs": len(held),
                 "heldout_problems": sum(self._is_held_out(t) for t in problems), "pair_origins": origins}  # fmt: skip
 
+    def _split(self, pairs: list[Any], name: str) -> tuple[list[Any], list[Any]]:
+        """`pairs` by their problem's side: work/NAME.train.jsonl and work/NAME.heldout.jsonl."""
+        from training.data.pairs import write_pairs
+
+        split: dict[bool, list] = {True: [], False: []}
+        for pair in pairs:
+            split[self._is_held_out(pair.provenance["task_id"])].append(pair)
+        write_pairs(self.work / f"{name}.train.jsonl", split[False])
+        write_pairs(self.work / f"{name}.heldout.jsonl", split[True])
+        return split[False], split[True]
+
+    def _fim_pairs(self) -> dict[str, Any]:
+        from engine.cursor_candidates import CursorSampler
+        from engine.generation.base import load_generator
+        from engine.protocol import RankOptions
+        from training.data.pairs import read_pairs
+        from training.fim_curation import FimCurationOptions, curate_fim
+
+        sampling = RankOptions(n=self.config.curate_n, max_new_tokens=self.config.fim_max_new_tokens,
+                               temperature=self.config.temperature, seed=self.seed)  # fmt: skip
+        options = FimCurationOptions(sampling, cursors_per_kind=self.config.fim_cursors_per_kind, variants=True,
+                                     max_pairs_per_cursor=self.config.max_pairs_per_problem)  # fmt: skip
+        with load_generator(str(self.pretrained)) as generator:
+            summary = curate_fim(self._problems(), CursorSampler(generator), self.work / "fim_pairs.jsonl", options,
+                                 "bundled policy", self.progress)  # fmt: skip
+        train, held = self._split(read_pairs(self.work / "fim_pairs.jsonl"), "fim_pairs")
+        return {**asdict(summary), "train_pairs": len(train), "heldout_pairs": len(held)}
+
     def _reward(self) -> dict[str, Any]:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         from training.data.pairs import read_pairs
+        from training.pair_mixing import mix
         from training.reward_training import PairRow, RewardTrainingOptions, train_reward_model
 
-        rows = [
-            PairRow(p.question_content, p.code_pos, p.code_neg)
-            for p in read_pairs(self.work / "pairs.train.jsonl")
-        ]
+        pairs = read_pairs(self.work / "pairs.train.jsonl") + read_pairs(self.work / "fim_pairs.train.jsonl")
+        share = self.config.rm_completion_share
+        mixed = mix(
+            pairs, share if share is not None and len({p.names for p in pairs}) == 2 else None, self.seed
+        )
+        rows = [PairRow(p.question_content, p.code_pos, p.code_neg) for p in mixed]
         options = RewardTrainingOptions(
             epochs=self.config.rm_epochs, learning_rate=self.config.rm_learning_rate,
             batch_size=self.config.rm_batch_size, max_tokens=self.config.rm_max_tokens, eval_fraction=0.0,
             save_steps=100, seed=self.seed, resume=(self.work / "reward-training" / "checkpoints").is_dir(),
         )  # fmt: skip
         trained = self.work / "reward-training"
-        summary = train_reward_model(rows, str(self.out / "policy"), trained, options)
+        summary = train_reward_model(rows, str(self.pretrained), trained, options)
         model = AutoModelForSequenceClassification.from_pretrained(trained)
         _save(model, AutoTokenizer.from_pretrained(trained), self.out / "reward")
         shutil.rmtree(trained / "checkpoints", ignore_errors=True)
         keep = ("pairs", "train_pairs", "steps", "train_loss", "shortened_pairs")
-        return {**{k: summary[k] for k in keep}, "parameters": sum(p.numel() for p in model.parameters())}
+        return {**{k: summary[k] for k in keep}, "parameters": sum(p.numel() for p in model.parameters()),
+                "completion_share": share, "rows_by_kind": _kinds(mixed)}  # fmt: skip
+
+    def _policy_rl(self) -> dict[str, Any]:
+        """GRPO with the editor objective from the pretrained policy (kept in work/policy-pretrained, so a
+        resumed stage starts from it again), measured before and after on the held-out problems."""
+        from engine.cursor_candidates import CursorSampler
+        from engine.generation.base import load_generator
+        from engine.protocol import RankOptions
+        from engine.reward.model_source import load_tokenizer
+        from engine.reward.scorer import load_scorer
+        from training import fim_objective
+        from training.fim_cursors import SPAN_KINDS
+        from training.policy_training import PolicyTrainingOptions, train_policy
+
+        pretrained = self.pretrained
+        problems = self._problems()
+        train = {k: p for k, p in problems.items() if not self._is_held_out(k)}
+        test = {k: p for k, p in problems.items() if self._is_held_out(k)}
+        config = self.config
+        rows = fim_objective.prompt_rows(train, load_tokenizer(str(pretrained)), SPAN_KINDS,
+                                         config.fim_cursors_per_kind, self.seed)  # fmt: skip
+        options = PolicyTrainingOptions(
+            max_steps=config.rl_steps, num_generations=config.rl_num_generations,
+            prompts_per_step=config.rl_prompts_per_step, max_completion_length=config.fim_max_new_tokens,
+            temperature=1.0, learning_rate=config.rl_learning_rate, warmup_steps=min(10, config.rl_steps // 10),
+            save_steps=25, seed=self.seed, use_vllm=False, resume=True,
+        )  # fmt: skip
+        sampling = RankOptions(n=config.rl_eval_samples, max_new_tokens=config.fim_max_new_tokens,
+                               temperature=config.temperature)  # fmt: skip
+
+        def measure(policy: Path) -> dict[str, Any]:
+            with load_generator(str(policy)) as generator:
+                return fim_objective.editor_report(CursorSampler(generator), scorer, test, sampling, SPAN_KINDS,
+                                                   config.fim_cursors_per_kind, self.seed)  # fmt: skip
+
+        tuned = self.work / "policy-rl"
+        with load_scorer(str(self.out / "reward")) as scorer:
+            before = measure(pretrained)
+            summary = train_policy(rows, str(pretrained), tuned, fim_objective.EditorReward(scorer).trl_reward_function(),
+                                   options)  # fmt: skip
+            after = measure(tuned)
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        _save(
+            AutoModelForCausalLM.from_pretrained(tuned),
+            AutoTokenizer.from_pretrained(tuned),
+            self.out / "policy",
+        )
+        shutil.rmtree(tuned / "checkpoints", ignore_errors=True)
+        rewards = summary["mean_reward_per_step"]
+        return {"prompts": len(rows), "steps": summary["steps"], "held_out_problems": len(test),
+                "first_rewards": rewards[:5], "last_rewards": rewards[-5:], "before": before, "after": after,
+                "learning_rate": config.rl_learning_rate}  # fmt: skip
 
     def _evaluation(self) -> dict[str, Any]:
         """The three measurements, each run as the `codescaler eval` command a user would type."""
@@ -303,6 +418,10 @@ class Build:
         if hard:
             write_pairs(self.work / "pairs.heldout.mutants.jsonl", hard)
             runs["rm-mutants"] = [*rm, str(self.work / "pairs.heldout.mutants.jsonl")]
+        runs["rm-fim"] = ["eval", "rm", "--reward-model", reward, "--max-tokens", str(self.config.rm_max_tokens),
+                          "--fim-set", "single", "--seed", str(self.seed), "--quiet"]  # fmt: skip
+        if settings.get("rm_fim_limit"):
+            runs["rm-fim"] += ["--limit", str(settings["rm_fim_limit"])]
         runs |= {
             "bon": ["eval", "bon", "--problems", "humaneval", "--policy", policy, "-n", str(settings["bon_n"]),
                     "--reward-model", reward, "--selectors", "rm,random,first,logprob,oracle",
@@ -328,6 +447,13 @@ class Build:
             report = json.loads((folder / "report.json").read_text())
             results[name] = {"argv": argv, "seconds": round(time.monotonic() - started, 1), "report": report}
         return {"runs": results}
+
+
+def _kinds(pairs: list[Any]) -> dict[str, int]:
+    from training.pair_mixing import is_completion_pair
+
+    completion = sum(map(is_completion_pair, pairs))
+    return {"completion": completion, "program": len(pairs) - completion}
 
 
 def _save(model: Any, tokenizer: Any, folder: Path) -> None:

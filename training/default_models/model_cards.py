@@ -51,6 +51,16 @@ def quality_section(stages: dict[str, Any]) -> str:
         rm = evaluation[name]["report"]
         rows.append((f"Reward model pairwise accuracy, held-out MBPP+ pairs: {label}",
                      f"{_pct(rm['accuracy'])}{_interval(rm)}", f"{rm['pairs']} pairs"))  # fmt: skip
+    if "rm-fim" in evaluation:
+        fim_pairs = evaluation["rm-fim"]["report"]
+        if fim_pairs.get("accuracy") is not None:
+            kinds = ", ".join(
+                f"{kind} {_pct(v['accuracy'])} ({v['pairs']})" for kind, v in fim_pairs["by_kind"].items()
+            )
+            rows.append(("Reward model, HumanEval single-line infilling: the true middle over a failing one-edit "
+                         f"mutant at the same cursor (by kind: {kinds})",
+                         f"{_pct(fim_pairs['accuracy'])}{_interval(fim_pairs)}",
+                         f"{fim_pairs['pairs']} pairs, {fim_pairs['tasks_with_pairs']} tasks"))  # fmt: skip
     bon = evaluation["bon"]["report"]
     size = bon["pool_size"]["max"]
     for name in ("rm", "random", "first", "logprob", "oracle"):
@@ -64,6 +74,20 @@ def quality_section(stages: dict[str, Any]) -> str:
             item = fim["pass_rate"][name]
             rows.append((f"HumanEval single-line infilling: {name}", f"{_pct(item['rate'])}{_interval(item)}",
                          f"{fim['tasks']} tasks"))  # fmt: skip
+    rl = stages.get("policy_rl")
+    if rl:
+        for key, label in (
+            ("valid", "share of samples the editor keeps as valid"),
+            ("pass", "pass rate of the completed programs"),
+        ):
+            before, after = rl["before"][key], rl["after"][key]
+            rows.append((f"Policy at held-out MBPP+ cursors, before → after RL: {label}",
+                         f"{_pct(before['rate'])}{_interval(before)} → {_pct(after['rate'])}{_interval(after)}",
+                         f"{rl['after']['samples']} samples, {rl['held_out_problems']} problems"))  # fmt: skip
+        if rl["after"]["mean_reward"] is not None:
+            rows.append(("Policy at held-out MBPP+ cursors, before → after RL: mean editor reward",
+                         f"{rl['before']['mean_reward']:.3f} → {rl['after']['mean_reward']:.3f}",
+                         f"{rl['after']['samples']} samples"))  # fmt: skip
     table = "| measurement | result | on |\n|---|---|---|\n" + "".join(
         f"| {a} | {b} | {c} |\n" for a, b, c in rows
     )
@@ -100,6 +124,7 @@ library; it is not a competent programmer. For real completions configure a real
   ({policy["tokens_seen"]:,} tokens, {policy["epochs"]} epochs), AdamW, peak lr {train["learning_rate"]},
   cosine; loss {policy["first_loss"]} → {policy["final_loss"]}; {policy["seconds"] / 60:.1f} minutes on
   {_machine()}.
+{_rl_line(config, stages)}
 - **Command:** `{_command(settings)}` (seed {settings["seed"]}).
 
 ## Measured quality
@@ -107,6 +132,22 @@ library; it is not a competent programmer. For real completions configure a real
 {quality_section(stages)}
 {REAL_CHECKPOINTS}
 """
+
+
+def _rl_line(config: dict[str, Any], stages: dict[str, Any]) -> str:
+    rl = stages.get("policy_rl")
+    if not rl:
+        return "- **RL:** none in this build."
+    return (f"- **RL (editor objective):** `train-policy --objective fim` with the bundled reward model: GRPO on "
+            f"{rl['prompts']} FIM prompts at line, partial and block cursors of the training problems, the "
+            f"editor's shaped reward (validity gate, softplus of the score on the editor reward input), "
+            f"{rl['steps']} steps of {config['rl_prompts_per_step']} prompts x {config['rl_num_generations']} "
+            f"rollouts, lr {rl['learning_rate']}; mean reward of the first steps {_mean(rl['first_rewards'])}, of "
+            f"the last {_mean(rl['last_rewards'])}; {rl['seconds'] / 60:.1f} minutes.")  # fmt: skip
+
+
+def _mean(values: list[float]) -> str:
+    return f"{sum(values) / len(values):.3f}" if values else "n/a"
 
 
 def _reward_card(settings: dict[str, Any], stages: dict[str, Any]) -> str:
@@ -127,6 +168,7 @@ It learnt from a few thousand MBPP+ pairs and is far weaker than `LARK-Lab/CodeS
   program verified, passing ones paired with failing ones (at most {config["max_pairs_per_problem"]} pairs
   per problem). {pairs["train_pairs"]} training pairs, {pairs["heldout_pairs"]} held-out pairs from
   {pairs["heldout_problems"]} held-out problems. Pair origins (positive>negative): {origins}.
+{_fim_pairs_line(stages)}
 - **Training:** Bradley-Terry (TRL `RewardTrainer` via `train-rm`), {reward["steps"]} steps,
   {config["rm_epochs"]} epochs, lr {config["rm_learning_rate"]}, batch {config["rm_batch_size"]}; final
   training loss {reward["train_loss"]:.4f}; {stages["reward"]["seconds"] / 60:.1f} minutes on {_machine()}.
@@ -137,6 +179,19 @@ It learnt from a few thousand MBPP+ pairs and is far weaker than `LARK-Lab/CodeS
 {quality_section(stages)}
 {REAL_CHECKPOINTS}
 """
+
+
+def _fim_pairs_line(stages: dict[str, Any]) -> str:
+    fim, reward = stages.get("fim_pairs"), stages["reward"]
+    if not fim:
+        return "- **Completion pairs:** none in this build."
+    kinds = reward.get("rows_by_kind", {})
+    return (f"- **Completion pairs:** `curate --fim --variants` on the same problems: fills at line, partial and "
+            f"block cursors ({fim['fills_sampled']} policy fills sampled, {fim['fills_valid']} valid, "
+            f"{fim['fills_passed']} passing; plus the reference middle and in-place mutants), each completed "
+            f"program run in the sandbox; {fim['train_pairs']} training pairs ({fim['pairs_by_origin']}). "
+            f"Mixed with the program pairs at completion share {reward.get('completion_share')}: "
+            f"{kinds.get('completion', 0)} completion and {kinds.get('program', 0)} program rows.")  # fmt: skip
 
 
 def write_cards(out: Path, settings: dict[str, Any], stages: dict[str, Any]) -> None:

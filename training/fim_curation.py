@@ -84,16 +84,19 @@ class Fill:
 
 
 def reference_file(problem: Problem) -> str | None:
-    """The file cursors are cut from: the problem statement as a comment (`task_header`), then the
+    """The file cursors are cut from: the problem statement as a comment (`task_header`; none when the
+    statement is code the reference already holds, as HumanEval's signature and docstring), then the
     reference as `ast.unparse` writes it (the layout every variant shares); None without a parsable
     reference."""
-    if not problem.tests.reference:
+    reference = problem.tests.reference
+    if not reference:
         return None
     try:
-        code = ast.unparse(ast.parse(problem.tests.reference))
+        code = ast.unparse(ast.parse(reference))
     except (SyntaxError, ValueError):
         return None
-    return task_header(problem.question) + code + "\n"
+    header = "" if problem.question.strip() in reference else task_header(problem.question)
+    return header + code + "\n"
 
 
 def task_header(question: str) -> str:

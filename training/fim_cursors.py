@@ -66,11 +66,9 @@ def _body_statements(tree: ast.Module) -> list[ast.stmt]:
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for node in ast.walk(function):
-            for statement in (
-                getattr(node, "body", []) + getattr(node, "orelse", []) + getattr(node, "finalbody", [])
-            ):
-                if isinstance(statement, ast.stmt) and not _is_docstring(statement):
-                    found.append(statement)
+            for name in ("body", "orelse", "finalbody"):
+                block = getattr(node, name, [])  # a lambda's or a conditional expression's is one expression
+                found += [s for s in block if not _is_docstring(s)] if isinstance(block, list) else []
     unique = {(s.lineno, s.col_offset): s for s in found}
     return [unique[key] for key in sorted(unique)]
 

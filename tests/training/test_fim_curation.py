@@ -54,6 +54,9 @@ def test_cursors_stand_where_an_editor_user_would():
     )
     assert [c.span_kind for c in choose_cursors(PROGRAM, ("line", "block"), 1, 5)] == ["line", "block"]
     assert candidate_cursors("def broken(:\n") == {"line": [], "partial": [], "block": []}
+    lambdas = "def f(xs):\n    key = lambda x: x if x else 0\n    return sorted(xs, key=key)\n"
+    assert {c.middle(lambdas) for c in candidate_cursors(lambdas)["line"]} == {
+        "key = lambda x: x if x else 0", "return sorted(xs, key=key)"}  # fmt: skip
 
 
 def _curate(cli: str, out: Path, *extra: str, limit: int = 3) -> subprocess.CompletedProcess:

@@ -93,7 +93,14 @@ def _in_one_run(
     to_judge: dict[int, tuple[Any, ...]] = {}
     for index, (test, group) in enumerate(zip(plan.tests, groups, strict=True)):
         returned = [run.returned[i] for i in group]
-        result = judged_here(problem, test, returned)
+        try:
+            result = judged_here(problem, test, returned)
+        except Exception as exc:  # a value the judge cannot handle is the candidate's failure, never a crash
+            log.warning("%s: the judge could not compare a returned value (%s: %s)", problem.task_id,
+                        type(exc).__name__, exc)  # fmt: skip
+            result = TestResult(
+                "wrong_answer", f"returned a value the judge cannot compare ({type(exc).__name__})"
+            )
         if result is None:  # a scripted test whose values differ from the reference's: replay it
             to_judge[index] = tuple(r.encoded for r in returned)
         results.append(result)

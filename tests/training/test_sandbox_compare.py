@@ -74,3 +74,14 @@ def test_show_writes_values_as_python_prints_them():
     assert show(set()) == "set()"
     assert len(show(list(range(1000)))) == 120
     assert show(10**5000) == "<int of 16610 bits>"
+
+
+@pytest.mark.parametrize("atol", [0.0, 1e-6])
+def test_an_int_beyond_any_float_is_a_mismatch_not_a_crash(atol):
+    """A program may return 10**400 where a float is expected (an RL policy found this): a wrong answer,
+    never an exception in the trusted judge."""
+    huge = 10**400
+    assert not values_match(2.5, huge, atol) and not values_match(huge, 2.5, atol)
+    assert not values_match(float("nan"), huge, atol) and not values_match([1.0, 2.0], [1.0, huge], atol)
+    assert not values_match(1 + 2j, huge, atol) and not values_match(huge, 1j, atol)
+    assert values_match(huge, huge, atol)

@@ -174,3 +174,13 @@ def test_generated_tests_without_a_reference_give_no_signal_rather_than_an_error
     with caplog.at_level(logging.WARNING):
         assert passed_tests("t/none", ["assert f(f(1)) == 3"], codes, 1) == [frozenset(), frozenset()]
     assert "t/none: the tests give no signal" in caplog.text
+
+
+def test_an_int_no_float_can_hold_is_a_wrong_answer_not_a_verifier_crash():
+    """Where a float is expected, 10**400 once crashed the judge (and with it an RL run): a wrong answer."""
+    spec = Spec(kind="call", fn_name="half", cases=({"input": [3], "output": 1.5},),
+                reference="def half(x):\n    return x / 2\n")  # fmt: skip
+    problem = Problem("t/huge", "Half of x.", spec)
+    right = verify(problem, "def half(x):\n    return x / 2\n")
+    huge = verify(problem, "def half(x):\n    return 10 ** 400\n")
+    assert right.passed and not huge.passed and huge.status == "wrong_answer"

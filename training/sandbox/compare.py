@@ -75,16 +75,22 @@ def values_match(expected: Any, actual: Any, atol: float) -> bool:
     if isinstance(expected, complex) or isinstance(actual, complex):
         if not all(_number(v) or isinstance(v, complex) for v in (expected, actual)):
             return False
-        want, got = complex(expected), complex(actual)
+        try:
+            want, got = complex(expected), complex(actual)
+        except OverflowError:  # an int beyond any float: no complex number is near it
+            return False
         return values_match(want.real, got.real, atol) and values_match(want.imag, got.imag, atol)
     if _number(expected) and _number(actual):
         if expected == actual:
             return True
         if not (isinstance(expected, float) or isinstance(actual, float)):
             return False
-        if math.isnan(expected) or math.isnan(actual):
-            return math.isnan(expected) and math.isnan(actual)
-        return abs(expected - actual) <= atol
+        try:
+            if math.isnan(expected) or math.isnan(actual):
+                return math.isnan(expected) and math.isnan(actual)
+            return abs(expected - actual) <= atol
+        except OverflowError:  # a returned int beyond any float (10**400): never within atol of a float
+            return False
     return type(expected) is type(actual) and expected == actual
 
 

@@ -86,9 +86,17 @@ def test_cards_report_what_the_build_measured(build):
     rl = stages["policy_rl"]
     assert rl["steps"] == 2 and rl["before"]["samples"] == rl["after"]["samples"] > 0
     assert "RL (editor objective)" in policy_card and "before → after RL" in policy_card
-    assert (build / "work" / "policy-pretrained" / "model.safetensors").read_bytes() != (
-        build / "policy" / "model.safetensors"
-    ).read_bytes()  # the shipped policy is the tuned one
+    shipped = "policy-rl" if rl["shipped"] == "tuned" else "policy-pretrained"
+    from safetensors.torch import load_file as weights
+
+    built, kept = (
+        weights(build / "policy" / "model.safetensors"),
+        weights(build / "work" / shipped / "model.safetensors"),
+    )
+    assert all(
+        torch.equal(built[name], kept[name].to(built[name].dtype)) for name in kept
+    )  # the one the gate chose
+    assert f"Shipped: the {rl['shipped']} policy" in policy_card and rl["why"] in policy_card
     assert (
         "rm-fim" in stages["evaluation"]["runs"] and "HumanEval single-line infilling: logprob" in policy_card
     )
@@ -149,3 +157,20 @@ def test_pretraining_killed_midway_resumes_to_the_same_weights(tmp_path, monkeyp
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert again["final_loss"] == summary["final_loss"] and again["steps"] == 6
+
+
+def test_the_tuned_policy_ships_only_when_it_gains_without_losing_valid_fills():
+    from training.default_models.build import ship_tuned
+
+    def report(valid, low, high, reward, passed=(0.0, 0.0, 0.0)):
+        return {"valid": {"rate": valid, "interval": [low, high]}, "mean_reward": reward,
+                "pass": {"rate": passed[0], "interval": list(passed[1:])}}  # fmt: skip
+
+    before = report(0.43, 0.39, 0.47, 0.20)
+    assert ship_tuned(before, report(0.45, 0.41, 0.49, 0.25))[0]
+    fewer, why = ship_tuned(before, report(0.24, 0.20, 0.27, 0.23))  # the bundled build's own case
+    assert not fewer and "lowered the valid share" in why and "pretrained policy ships" in why
+    assert not ship_tuned(before, report(0.43, 0.39, 0.47, 0.19))[0]  # no gain in reward
+    assert not ship_tuned(
+        report(0.4, 0.3, 0.5, 0.2, (0.2, 0.15, 0.25)), report(0.4, 0.3, 0.5, 0.3, (0.05, 0.0, 0.1))
+    )[0]

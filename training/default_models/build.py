@@ -381,21 +381,31 @@ class Build:
         tuned = self.work / "policy-rl"
         with load_scorer(str(self.out / "reward")) as scorer:
             before = measure(pretrained)
-            summary = train_policy(rows, str(pretrained), tuned, fim_objective.EditorReward(scorer).trl_reward_function(),
-                                   options)  # fmt: skip
+            done = tuned / "training_summary.json"  # written after the model: a finished run is reused
+            if done.is_file() and (tuned / "config.json").is_file():
+                summary = json.loads(done.read_text())
+            else:
+                reward = fim_objective.EditorReward(scorer).trl_reward_function()
+                summary = train_policy(rows, str(pretrained), tuned, reward, options)
             after = measure(tuned)
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        ship, why = ship_tuned(before, after)
+        shutil.rmtree(self.out / "policy", ignore_errors=True)
+        if ship:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        _save(
-            AutoModelForCausalLM.from_pretrained(tuned),
-            AutoTokenizer.from_pretrained(tuned),
-            self.out / "policy",
-        )
+            model, tokenizer = (
+                AutoModelForCausalLM.from_pretrained(tuned),
+                AutoTokenizer.from_pretrained(tuned),
+            )
+            _save(model, tokenizer, self.out / "policy")
+        else:
+            shutil.copytree(pretrained, self.out / "policy")
         shutil.rmtree(tuned / "checkpoints", ignore_errors=True)
         rewards = summary["mean_reward_per_step"]
         return {"prompts": len(rows), "steps": summary["steps"], "held_out_problems": len(test),
                 "first_rewards": rewards[:5], "last_rewards": rewards[-5:], "before": before, "after": after,
-                "learning_rate": config.rl_learning_rate}  # fmt: skip
+                "learning_rate": config.rl_learning_rate, "shipped": "tuned" if ship else "pretrained",
+                "why": why}  # fmt: skip
 
     def _evaluation(self) -> dict[str, Any]:
         """The three measurements, each run as the `codescaler eval` command a user would type."""
@@ -447,6 +457,25 @@ class Build:
             report = json.loads((folder / "report.json").read_text())
             results[name] = {"argv": argv, "seconds": round(time.monotonic() - started, 1), "report": report}
         return {"runs": results}
+
+
+def ship_tuned(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool, str]:
+    """Whether the RL-tuned policy ships, and why: only when it gains mean editor reward and loses neither
+    valid share nor pass rate beyond the 95% intervals (fewer valid fills are fewer suggestions, whatever
+    the reward model thinks of the rest)."""
+    for key, label in (("valid", "valid share"), ("pass", "pass rate")):
+        if after[key]["interval"][1] < before[key]["interval"][0]:
+            return False, (f"RL lowered the {label} at held-out cursors ({before[key]['rate']:.3f} -> "
+                           f"{after[key]['rate']:.3f}): the pretrained policy ships")  # fmt: skip
+    if after["mean_reward"] is None or after["mean_reward"] <= before["mean_reward"]:
+        return (
+            False,
+            "RL did not raise the mean editor reward at held-out cursors: the pretrained policy ships",
+        )
+    return (
+        True,
+        "RL raised the mean editor reward without losing valid share or pass rate: the tuned policy ships",
+    )
 
 
 def _kinds(pairs: list[Any]) -> dict[str, int]:

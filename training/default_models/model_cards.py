@@ -143,7 +143,8 @@ def _rl_line(config: dict[str, Any], stages: dict[str, Any]) -> str:
             f"editor's shaped reward (validity gate, softplus of the score on the editor reward input), "
             f"{rl['steps']} steps of {config['rl_prompts_per_step']} prompts x {config['rl_num_generations']} "
             f"rollouts, lr {rl['learning_rate']}; mean reward of the first steps {_mean(rl['first_rewards'])}, of "
-            f"the last {_mean(rl['last_rewards'])}; {rl['seconds'] / 60:.1f} minutes.")  # fmt: skip
+            f"the last {_mean(rl['last_rewards'])}; {rl['seconds'] / 60:.1f} minutes. **Shipped: the {rl['shipped']} "
+            f"policy** ({rl['why']}).")  # fmt: skip
 
 
 def _mean(values: list[float]) -> str:

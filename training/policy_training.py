@@ -137,6 +137,7 @@ def train_policy(
         "steps": result.global_step,
         "vllm_rollouts": use_vllm,
         "mean_reward_per_step": rewards,
+        "train_seconds": round(result.metrics.get("train_runtime", 0.0), 1),
         "options": asdict(options),
     }
     (out / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")

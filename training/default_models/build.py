@@ -81,7 +81,7 @@ class BuildConfig:
 
 
 CONFIGS = {
-    # About 35 minutes on 2 CPU cores (evaluation not counted): the shipped models.
+    # About 60 minutes on 2 CPU cores (evaluation not counted; 35 before the completion-pair and RL stages): the shipped models.
     "cpu": BuildConfig("cpu"),
     # The same recipe and data with a larger policy for one GPU (about 6 passes over the stdlib).
     "gpu": BuildConfig(
@@ -404,7 +404,8 @@ class Build:
         rewards = summary["mean_reward_per_step"]
         return {"prompts": len(rows), "steps": summary["steps"], "held_out_problems": len(test),
                 "first_rewards": rewards[:5], "last_rewards": rewards[-5:], "before": before, "after": after,
-                "learning_rate": config.rl_learning_rate, "shipped": "tuned" if ship else "pretrained",
+                "learning_rate": config.rl_learning_rate, "train_seconds": summary.get("train_seconds"),
+                "shipped": "tuned" if ship else "pretrained",
                 "why": why}  # fmt: skip
 
     def _evaluation(self) -> dict[str, Any]:

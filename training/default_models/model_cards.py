@@ -143,7 +143,8 @@ def _rl_line(config: dict[str, Any], stages: dict[str, Any]) -> str:
             f"editor's shaped reward (validity gate, softplus of the score on the editor reward input), "
             f"{rl['steps']} steps of {config['rl_prompts_per_step']} prompts x {config['rl_num_generations']} "
             f"rollouts, lr {rl['learning_rate']}; mean reward of the first steps {_mean(rl['first_rewards'])}, of "
-            f"the last {_mean(rl['last_rewards'])}; {rl['seconds'] / 60:.1f} minutes. **Shipped: the {rl['shipped']} "
+            f"the last {_mean(rl['last_rewards'])}; {(rl.get('train_seconds') or rl['seconds']) / 60:.1f} minutes of "
+            f"training. **Shipped: the {rl['shipped']} "
             f"policy** ({rl['why']}).")  # fmt: skip
 
 
@@ -189,8 +190,10 @@ def _fim_pairs_line(stages: dict[str, Any]) -> str:
     kinds = reward.get("rows_by_kind", {})
     return (f"- **Completion pairs:** `curate --fim --variants` on the same problems: fills at line, partial and "
             f"block cursors ({fim['fills_sampled']} policy fills sampled, {fim['fills_valid']} valid, "
-            f"{fim['fills_passed']} passing; plus the reference middle and in-place mutants), each completed "
-            f"program run in the sandbox; {fim['train_pairs']} training pairs ({fim['pairs_by_origin']}). "
+            f"{fim['fills_passed']} passing, counted over the {fim['problems'] - fim['skipped_done']} problems of "
+            f"the run that finished the stage; plus the reference middle and in-place mutants), each completed "
+            f"program run in the sandbox; {fim['train_pairs']} training pairs (chosen>rejected origins: "
+            f"{', '.join(f'{k} {v}' for k, v in sorted(fim['pairs_by_origin'].items()))}). "
             f"Mixed with the program pairs at completion share {reward.get('completion_share')}: "
             f"{kinds.get('completion', 0)} completion and {kinds.get('program', 0)} program rows.")  # fmt: skip
 

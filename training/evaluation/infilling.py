@@ -354,7 +354,7 @@ def gain_lines(summary: dict[str, Any]) -> list[str]:
     room = summary["room_to_gain"]
     if room is not None and room < NO_ROOM:
         lines.append(
-            f"No room to gain: the oracle passes only {room:+.3f} more tasks than the first sample, so no "
+            f"No room to gain: the oracle passes only {room:.1%} more of the tasks than the first sample, so no "
             "ranker can do better on these samples; the policy must write passing fills first."
         )
     return lines

@@ -54,6 +54,10 @@ def test_held_out_problems_stay_out_of_training_and_pairs_are_verified_variants(
         assert pair.provenance["pos_status"] == "passed" and pair.provenance["neg_status"] != "passed"
         assert pair.provenance["pos_origin"] in {"policy", "reference", "rewrite"}
     assert any(p.provenance["neg_origin"] == "mutant" for p in train)
+    fim_train = read_pairs(build / "work" / "fim_pairs.train.jsonl")
+    fim_held = read_pairs(build / "work" / "fim_pairs.heldout.jsonl")
+    assert fim_train and all(not held_out(p.provenance["task_id"], 0.34, 0) for p in fim_train)
+    assert all(held_out(p.provenance["task_id"], 0.34, 0) for p in fim_held)
     corpus = json.loads((build / "work" / "corpus.json").read_text())
     assert corpus["license"] == "PSF-2.0" and all(len(f["sha256"]) == 64 for f in corpus["files"])
     assert not any("humaneval" in f["path"].lower() for f in corpus["files"])

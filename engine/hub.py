@@ -11,12 +11,15 @@ from engine.errors import CodescalerError, first_line
 HINT = "pass a local folder, or download it where the hub is reachable (HF_HUB_OFFLINE=1 then uses it)"
 
 
+_CONFIRMED: set[str] = set()  # hub ids the hub answered for: a command checks up front, its loaders again
+
+
 def check_available(name: str, flag: str, timeout_s: float = 5.0) -> None:
-    """Nothing to do for a local folder or a downloaded model; else one HEAD request to the hub (none in
-    offline mode: then the model is simply not there)."""
+    """Nothing to do for a local folder, a downloaded model or one confirmed earlier in this process;
+    else one HEAD request to the hub (none in offline mode: then the model is simply not there)."""
     from engine.default_models import BUNDLED
 
-    if name == BUNDLED or Path(name).expanduser().exists():
+    if name == BUNDLED or name in _CONFIRMED or Path(name).expanduser().exists():
         return
     from huggingface_hub import try_to_load_from_cache
 
@@ -48,3 +51,4 @@ def check_available(name: str, flag: str, timeout_s: float = 5.0) -> None:
             f"{flag} {name} is not on the Hugging Face hub, or is private ({response.status_code}): check the "
             "name, log in (HF_TOKEN) for a private model, or pass a local folder"
         )
+    _CONFIRMED.add(name)

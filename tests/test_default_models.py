@@ -148,3 +148,37 @@ async def test_the_language_server_completes_with_no_model_configured(client: La
     assert items and all(item.insert_text.strip() for item in items)
     stats = await client.protocol.send_request_async("codescaler/stats", None)
     assert stats.engine.state == "ready" and stats.engine.detail == "models bundled + bundled"
+
+
+def test_a_hub_id_the_hub_confirmed_is_not_asked_for_again(monkeypatch):
+    """A command checks its models up front and its loaders check again: one HEAD request, not two."""
+    import http.server
+    import threading
+
+    from engine import hub
+
+    asked: list[str] = []
+
+    class Hub(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            asked.append(self.path)
+            self.send_response(404 if "missing" in self.path else 200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        hub.check_available("someone/model-a", "--policy")
+        hub.check_available("someone/model-a", "--policy")
+        assert asked == ["/someone/model-a/resolve/main/config.json"]
+        for _ in range(2):  # a refusal is not remembered: each check asks, and each fails
+            with pytest.raises(CodescalerError, match="not on the Hugging Face hub"):
+                hub.check_available("someone/missing", "--reward-model")
+        assert len(asked) == 3
+    finally:
+        server.shutdown()

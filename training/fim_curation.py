@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 
 from engine.cursor_candidates import CursorSampler
-from engine.document import Completion
+from engine.document import Completion, DocumentContext
 from engine.editor_reward_input import editor_reward_pair
 from engine.protocol import RankOptions
 from engine.syntax.insertion import ParsedDocument
@@ -82,6 +82,16 @@ class Fill:
     code: str
     program: str
 
+    @classmethod
+    def of(
+        cls, completion: Completion, origin: str, query: tuple[str, str], context: DocumentContext
+    ) -> Fill:
+        """A fill from a completion at `context` and its reward input `query` (question, code)."""
+        question, code = query
+        return cls(
+            completion.text, completion.replace_chars, origin, question, code, completion.applied_to(context)
+        )
+
 
 def reference_file(problem: Problem) -> str | None:
     """The file cursors are cut from: the problem statement as a comment (`task_header`; none when the
@@ -105,14 +115,6 @@ def task_header(question: str) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in question.strip().splitlines()) + "\n\n"
 
 
-def _fill(cursor: Cursor, reference: str, completion: Completion, origin: str, tree: Any = None) -> Fill:
-    context = cursor.context(reference)
-    question, code = editor_reward_pair(context, completion, tree=tree)
-    return Fill(
-        completion.text, completion.replace_chars, origin, question, code, completion.applied_to(context)
-    )
-
-
 def variant_fills(cursor: Cursor, reference: str, seed: int, limit: int) -> list[Fill]:
     """The reference's own middle and up to `limit` one-edit mutants of it (edited in place, inside the
     middle), as fills that keep the document's syntax valid."""
@@ -128,7 +130,8 @@ def variant_fills(cursor: Cursor, reference: str, seed: int, limit: int) -> list
     for text, origin in middles:
         completion = Completion(text)
         if text.strip() and document.check(completion).valid:
-            fills.append(_fill(cursor, reference, completion, origin, document.insert(completion)))
+            query = editor_reward_pair(context, completion, tree=document.insert(completion))
+            fills.append(Fill.of(completion, origin, query, context))
     return fills
 
 
@@ -164,13 +167,13 @@ def curate_fim(
                 found = sampler.candidates(context, sampling)
                 summary.fills_sampled += found.generated
                 summary.fills_kept += len(found.completions)
-                fills = []
-                for completion, check, (question, unit) in zip(
-                    found.completions, found.checks, found.queries, strict=True
-                ):
-                    if check.valid and completion.text.strip():
-                        fills.append(Fill(completion.text, completion.replace_chars, "policy", question, unit,
-                                          completion.applied_to(context)))  # fmt: skip
+                fills = [
+                    Fill.of(completion, "policy", query, context)
+                    for completion, check, query in zip(
+                        found.completions, found.checks, found.queries, strict=True
+                    )
+                    if check.valid and completion.text.strip()
+                ]
                 summary.fills_valid += len(fills)
                 extra = []
                 if options.variants:

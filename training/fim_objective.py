@@ -30,7 +30,7 @@ from engine.prompts.builder import fim_prompt
 from engine.prompts.fim import fim_template
 from engine.protocol import RankOptions
 from engine.syntax.line_mode import line_mode
-from training.evaluation.rm_accuracy import bootstrap_interval
+from training.evaluation.rm_accuracy import bootstrap_interval, rate
 from training.fim_curation import reference_file
 from training.fim_cursors import PATH_IN_EDITOR, choose_cursors
 from training.problems import Problem
@@ -143,12 +143,8 @@ class EditorExecutionReward:
         return editor_execution_reward
 
 
-def _rate(hits: Sequence[float], seed: int) -> dict[str, Any]:
-    return {"rate": sum(hits) / len(hits) if hits else None, "interval": list(bootstrap_interval(hits, seed))}
-
-
 def editor_report(
-    sampler: CursorSampler,
+    policy: str,
     scorer: Any,
     problems: dict[str, Problem],
     options: RankOptions,
@@ -157,13 +153,18 @@ def editor_report(
     seed: int = 0,
     workers: int | None = None,
 ) -> dict[str, Any]:
-    """A policy at held-out cursors, every sample counted: valid share, mean shaped reward (0 for a sample
-    the editor drops or rejects) and pass rate of the completed programs, with 95% intervals."""
+    """The policy in folder `policy` at held-out cursors, every sample counted: valid share, mean shaped
+    reward (0 for a sample the editor drops or rejects) and pass rate of the completed programs, with 95%
+    intervals."""
+    from engine.generation.base import load_generator
     from training.verify import verify_many
 
     valid_hits, rewards, runs, sampled = [], [], [], 0
-    for number, (task_id, context) in enumerate(cursor_contexts(problems, kinds, per_kind, seed)):
-        found = sampler.candidates(context, msgspec.structs.replace(options, seed=(seed + number) % 2**64))
+    with load_generator(policy) as generator:
+        sampler = CursorSampler(generator)
+        found_at = [(task_id, context, sampler.candidates(context, msgspec.structs.replace(options, seed=(seed + number) % 2**64)))
+                    for number, (task_id, context) in enumerate(cursor_contexts(problems, kinds, per_kind, seed))]  # fmt: skip
+    for task_id, context, found in found_at:
         sampled += found.generated
         shaped = [None] * len(found.completions)
         if scorer is not None and found.completions:
@@ -179,7 +180,7 @@ def editor_report(
     verdicts = list(verify_many(runs, workers=workers, progress=False))
     passes = [float(v.passed) for v in verdicts] + [0.0] * (sampled - len(verdicts))
     scored = scorer is not None and bool(rewards)
-    return {"samples": sampled, "valid": _rate(valid_hits, seed),
+    return {"samples": sampled, "valid": rate(valid_hits, seed),
             "mean_reward": sum(rewards) / len(rewards) if scored else None,
             "mean_reward_interval": list(bootstrap_interval(rewards, seed)) if scored else None,
-            "pass": _rate(passes, seed)}  # fmt: skip
+            "pass": rate(passes, seed)}  # fmt: skip

@@ -12,7 +12,6 @@ from engine.errors import CodescalerError
 from training.cli.eval_bon import bon
 from training.cli.eval_fim import fim
 from training.cli.extra import needs_train_extra
-from training.run_settings import check_run_settings
 
 eval_app = typer.Typer(
     help="Evaluate reward models and best-of-N selection.", no_args_is_help=True, rich_markup_mode=None
@@ -133,9 +132,7 @@ def _fim_pairs(
     tasks = infilling.load_tasks(infilling.bundled_path(set_name), limit)
     log = None
     if out is not None:
-        way_out = "use a new --out, or the same settings to resume it"
-        settings = {"fim_set": set_name, "seed": seed, "mutants_per_task": per_task}
-        check_run_settings(out / "settings.json", settings, str(out), way_out)
+        infilling.check_settings(out, {"fim_set": set_name, "seed": seed, "mutants_per_task": per_task})
         log = AppendLog(out / "pairs.jsonl")
     records = fim_rm.build_pairs(tasks, seed, per_task, infilling.sandbox_verifier(workers), log, not quiet)
     with load_scorer(reward_model, reward_backend, max_tokens=max_tokens) as scorer:  # type: ignore[arg-type]

@@ -140,17 +140,12 @@ def _train_fim(
 def _editor_eval(
     policy: str, scorer: Any, problems: dict, kinds: tuple[str, ...], per_kind: int, options: Any
 ) -> dict:
-    from engine.cursor_candidates import CursorSampler
-    from engine.generation.base import load_generator
     from engine.protocol import RankOptions
     from training.fim_objective import editor_report
 
     sampling = RankOptions(n=options.num_generations, max_new_tokens=options.max_completion_length,
                            temperature=options.temperature, top_p=options.top_p)  # fmt: skip
-    with load_generator(policy) as generator:
-        return editor_report(
-            CursorSampler(generator), scorer, problems, sampling, kinds, per_kind, options.seed
-        )
+    return editor_report(policy, scorer, problems, sampling, kinds, per_kind, options.seed)
 
 
 def _eval_line(when: str, report: dict) -> str:

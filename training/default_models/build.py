@@ -348,8 +348,6 @@ class Build:
     def _policy_rl(self) -> dict[str, Any]:
         """GRPO with the editor objective from the pretrained policy (kept in work/policy-pretrained, so a
         resumed stage starts from it again), measured before and after on the held-out problems."""
-        from engine.cursor_candidates import CursorSampler
-        from engine.generation.base import load_generator
         from engine.protocol import RankOptions
         from engine.reward.model_source import load_tokenizer
         from engine.reward.scorer import load_scorer
@@ -374,9 +372,8 @@ class Build:
                                temperature=config.temperature)  # fmt: skip
 
         def measure(policy: Path) -> dict[str, Any]:
-            with load_generator(str(policy)) as generator:
-                return fim_objective.editor_report(CursorSampler(generator), scorer, test, sampling, SPAN_KINDS,
-                                                   config.fim_cursors_per_kind, self.seed)  # fmt: skip
+            return fim_objective.editor_report(str(policy), scorer, test, sampling, SPAN_KINDS,
+                                               config.fim_cursors_per_kind, self.seed)  # fmt: skip
 
         tuned = self.work / "policy-rl"
         with load_scorer(str(self.out / "reward")) as scorer:

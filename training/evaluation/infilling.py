@@ -45,7 +45,7 @@ from engine.protocol import Document, RankOptions, RankRequest, RankResult, Scor
 from engine.ranker import Ranker
 from training.data.benchmarks import BENCHMARK_DATA
 from training.evaluation.append_log import AppendLog
-from training.evaluation.rm_accuracy import bootstrap_interval
+from training.evaluation.rm_accuracy import bootstrap_interval, rate
 from training.problems import Problem, TestSpec
 from training.progress import ProgressBar
 from training.run_settings import check_run_settings
@@ -263,12 +263,7 @@ def _with_seed(options: RankOptions, seed: int) -> RankOptions:
 
 
 def _rate(hits: Sequence[float], seed: int) -> dict[str, Any]:
-    low, high = bootstrap_interval(hits, seed)
-    return {
-        "rate": sum(hits) / len(hits) if hits else None,
-        "interval": [low, high],
-        "passed": int(sum(hits)),
-    }
+    return {**rate(hits, seed), "passed": int(sum(hits))}
 
 
 def logprob_passes(record: dict[str, Any]) -> bool:

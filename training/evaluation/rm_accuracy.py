@@ -27,6 +27,11 @@ def bootstrap_interval(hits: Sequence[float], seed: int = 0, rounds: int = 1000)
     return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
 
 
+def rate(hits: Sequence[float], seed: int = 0) -> dict[str, Any]:
+    """The share of hits (None for none) and its 95% bootstrap interval."""
+    return {"rate": sum(hits) / len(hits) if hits else None, "interval": list(bootstrap_interval(hits, seed))}
+
+
 def pairwise_report(scorer: Any, pairs: Sequence[tuple[str, str, str]], seed: int = 0) -> dict[str, Any]:
     """(question, better, worse) triples -> accuracy (ties count as misses), its interval, mean margin."""
     scores = scorer.score([(q, code) for q, pos, neg in pairs for code in (pos, neg)])

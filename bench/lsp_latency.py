@@ -14,7 +14,10 @@ them is counted. Then three kinds of requests, `--requests` of each:
   suggestion (checked: the `typed_through` counter of `codescaler/stats` goes up by one, and the top item
   is the rest of the suggestion).
 
-    python bench/lsp_latency.py [--requests 30] [--models DIR] [--json out.json]
+    python bench/lsp_latency.py [--requests 30] [--models DIR] [--feedback on|off] [--json out.json]
+
+Feedback recording (docs/feedback.md) is on, as in the product, into a temporary SQLite file; `--feedback
+off` measures the same server without it, so the two runs give the recording's cost.
 
 Numbers: `latency` is client-side wall time from sending the request to having parsed its answer
 (p50/p95). `overhead` is that latency minus `engine_s`, the time the server spent inside the engine call
@@ -425,6 +428,12 @@ def main() -> int:
     parser.add_argument("--timeout-s", type=float, default=120, help="per request")
     parser.add_argument("--load-timeout-s", type=float, default=600, help="the first (model-loading) request")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where the results go")
+    parser.add_argument(
+        "--feedback",
+        choices=("on", "off"),
+        default="on",
+        help="record feedback (the product default) into a temporary SQLite file, or not",
+    )
     args = parser.parse_args()
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -433,9 +442,11 @@ def main() -> int:
         started = time.perf_counter()
         models = args.models or build_models(Path(tmp) / "models")
         build_s = None if args.models else time.perf_counter() - started
+        feedback = {"record": args.feedback == "on", "db": str(Path(tmp) / "feedback.sqlite3")}
         options = {
             "models": {"policy": str(models / "policy"), "reward_model": str(models / "reward")},
             "completion": completion,
+            "feedback": feedback,
         }
         codescaler = Path(sys.executable).with_name("codescaler")
         server = StdioServer([str(codescaler), "lsp", "--stdio"], env, Path(tmp) / "server.log")
@@ -453,6 +464,7 @@ def main() -> int:
             )
             server.notify("initialized", {})
             details = bench.run()
+            details["feedback"] = {"record": feedback["record"], **(bench.stats().get("feedback") or {})}
         except Exception:
             print(f"server log (last lines):\n{server.log_tail()}", file=sys.stderr)
             server.close()

@@ -55,6 +55,12 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "max_document_chars": (int,),
         "max_message_bytes": (int,),
     },
+    # What happened to the suggestions (docs/feedback.md): record it, with or without the texts, where.
+    "feedback": {
+        "record": (bool,),
+        "store_text": (bool,),
+        "db": (str,),
+    },
     "languages": {},
 }
 

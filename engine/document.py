@@ -132,3 +132,17 @@ class Completion:
     def applied_to(self, context: DocumentContext) -> str:
         """The document with this completion inserted."""
         return context.prefix + self.text + context.suffix[self.replace_chars :]
+
+
+def cut_window(text: str, cursor: int, before: int, after: int) -> tuple[str, int]:
+    """`text` cut at line boundaries to about `before` characters before `cursor` and `after` after it,
+    and the cursor in the cut: prompts and records use far less than a whole file, and parsing or sending
+    a 10 MB document on every keystroke would not do."""
+    start = max(0, cursor - before)
+    if start > 0:
+        start = text.find("\n", start, cursor) + 1 or start
+    end = min(len(text), cursor + after)
+    if end < len(text):
+        cut = text.rfind("\n", cursor, end)
+        end = cut if cut >= 0 else end
+    return text[start:end], cursor - start

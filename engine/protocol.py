@@ -30,6 +30,9 @@ SHAPING_MODES: tuple[str, ...] = get_args(ShapingMode)
 RequestId = str | int | float  # JSON-RPC's rule: a string or a number
 MAX_TEMPERATURE = 100.0  # above this, sampling is uniform noise (and float32 logits overflow)
 SEED_RANGE = (0, 2**64 - 1)  # what torch and vLLM seed generators take
+FeedbackEvent = Literal["shown", "accepted", "partial", "dismissed"]
+FEEDBACK_EVENTS: tuple[str, ...] = get_args(FeedbackEvent)
+MAX_REF_CHARS = 200
 
 
 class RequestError(CodescalerError):
@@ -125,9 +128,14 @@ class RankRequest(RankOptions, frozen=True, kw_only=True, tag="rank", tag_field=
     document: Document | None = None
     problem: str | None = None
     language: str | None = None
+    # The client's lasting name for this request, which its feedback reports use (the language server's
+    # request id): an engine recording feedback files the request under it.
+    ref: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.ref is not None and not 0 < len(self.ref) <= MAX_REF_CHARS:
+            raise ValueError(f"ref must be 1 to {MAX_REF_CHARS} characters")
         if (self.document is None) == (self.problem is None):
             raise ValueError("a rank request needs exactly one of 'document' or 'problem'")
         if self.problem is not None and not self.problem.strip():
@@ -164,7 +172,25 @@ class CancelRequest(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag
     id: RequestId
 
 
-Request = RankRequest | ScoreRequest | CancelRequest
+class FeedbackReport(msgspec.Struct, frozen=True, kw_only=True, tag="feedback", tag_field="type"):
+    """What became of a ranked request's item, from the client (`request` is the rank request's `ref`).
+    Not answered: a report is worth nothing to wait for."""
+
+    request: str
+    event: str  # a FeedbackEvent; checked below for an error that lists the choices
+    rank: int | None = None
+    chars: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.event not in FEEDBACK_EVENTS:
+            raise ValueError(f"event must be one of {', '.join(FEEDBACK_EVENTS)}, not {self.event!r}")
+        _at_least("rank", self.rank, 1)
+        _at_least("chars", self.chars, 0)
+        if not 0 < len(self.request) <= MAX_REF_CHARS:
+            raise ValueError(f"request must be 1 to {MAX_REF_CHARS} characters")
+
+
+Request = RankRequest | ScoreRequest | CancelRequest | FeedbackReport
 
 
 class ScoredCompletion(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 from engine.best_of_n import BestOfN
 from engine.candidates import score_candidates
 from engine.generation.base import Cancelled, Generator, Sample, SamplingOptions
-from engine.protocol import RankRequest, RankResult, ScoreRequest, ScoreResult
+from engine.protocol import FeedbackReport, RankRequest, RankResult, ScoreRequest, ScoreResult
 from engine.reward.scorer import RewardScorer
 from engine.serve.batcher import BatchedScorer, ScoreBatcher
 from engine.settings import Settings
@@ -41,6 +41,8 @@ class Ranker(Protocol):
     def rank(self, request: RankRequest, cancel: threading.Event | None = None) -> RankResult: ...
 
     def score(self, request: ScoreRequest, cancel: threading.Event | None = None) -> ScoreResult: ...
+
+    def report(self, report: FeedbackReport) -> None: ...
 
     def stats(self) -> dict[str, Any]: ...
 
@@ -125,6 +127,9 @@ class LocalRanker:
             return ScoreResult(items=score_candidates(scorer, request.question, request.candidates))
 
         return self._run(work, cancel)
+
+    def report(self, report: FeedbackReport) -> None:
+        """Nothing to do: in process, the caller records feedback itself (the language server does)."""
 
     def stats(self) -> dict[str, Any]:
         latencies = list(self.latencies)

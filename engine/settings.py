@@ -19,6 +19,7 @@ import msgspec
 
 from engine.config_file import load_config, merge, validate
 from engine.errors import CodescalerError
+from engine.feedback.location import Database, resolve
 from engine.model_spec import ModelSpec
 from engine.protocol import RankOptions, field_error
 from engine.text_files import read_text
@@ -34,6 +35,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # max_message_bytes: bigger than any document the server accepts (2,000,000 characters are at most
     # 8 MB of utf-8, 12 MB as JSON escapes), small enough that no client makes a connection hold gigabytes.
     "server": {"slow_s": 3.0, "max_document_chars": 2_000_000, "max_message_bytes": 64 << 20},
+    # store_text unset: on for a local SQLite file, off for a team's PostgreSQL server.
+    "feedback": {"record": True},
 }
 
 
@@ -93,6 +96,7 @@ class Settings:
             raise CodescalerError("completion.debounce_ms must not be negative")
         if settings.engine_url is not None:
             check_engine_url(settings.engine_url)
+        _ = settings.feedback_db
         return settings
 
     @classmethod
@@ -123,6 +127,17 @@ class Settings:
         if models.get("token"):
             return models["token"]
         return read_token(Path(models["token_file"]).expanduser() if models.get("token_file") else None)
+
+    @property
+    def feedback_db(self) -> Database:
+        """Where feedback goes (`feedback.db`, else the default file); a bad address is an error now."""
+        return resolve(self.layers["feedback"].get("db"))
+
+    @property
+    def feedback_store_text(self) -> bool:
+        """`feedback.store_text`, else on for a local file and off for a team server."""
+        stored = self.layers["feedback"].get("store_text")
+        return self.feedback_db.stores_text_by_default if stored is None else bool(stored)
 
     def enabled_for(self, language: str | None) -> bool:
         """Completion on for this language: `[languages]` per language, else `completion.enabled`."""

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import typer
 
-from engine.cli.options import ENGINE, MODELS, SAMPLING, shared_options
+from engine.cli.options import ENGINE, FEEDBACK, MODELS, SAMPLING, shared_options
 from engine.errors import CodescalerError
 from engine.settings import Settings, read_token
 
 
-@shared_options(MODELS, ENGINE, SAMPLING, "threshold", "debounce_ms", "invoked_items")
+@shared_options(MODELS, ENGINE, SAMPLING, FEEDBACK, "threshold", "debounce_ms", "invoked_items")
 def lsp(
     tcp: bool = typer.Option(False, "--tcp", help="Serve editors over TCP (many connections)."),
     ws: bool = typer.Option(

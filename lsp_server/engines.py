@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.errors import CodescalerError, first_line
 from engine.generation.base import Cancelled
-from engine.protocol import RankRequest, RankResult
+from engine.protocol import FeedbackReport, RankRequest, RankResult
 from engine.ranker import Ranker, connect
 from engine.settings import Settings
 
@@ -125,6 +125,11 @@ class SharedEngine:
             raise
         except Cancelled as exc:
             raise asyncio.CancelledError() from exc
+
+    def report(self, report: FeedbackReport) -> None:
+        """Pass a feedback report to the ranker (a remote engine records it), off the event loop."""
+        if self.ranker is not None:
+            self._pool.submit(self.ranker.report, report)
 
     def stats(self) -> dict[str, Any]:
         return {"state": self.state, **(self.ranker.stats() if self.ranker is not None else {})}

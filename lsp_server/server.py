@@ -16,6 +16,7 @@ from pygls.lsp.server import LanguageServer
 
 from engine import __version__
 from engine.errors import first_line
+from lsp_server.feedback import item_reference, json_field, reported_item
 from lsp_server.items import ACCEPT_COMMAND, Placement, completion_items, inline_items
 from lsp_server.protocol import CodescalerProtocol, RejectedMessage
 from lsp_server.session import Runtime, Session
@@ -93,11 +94,10 @@ def _register(server: CodescalerServer) -> None:
         if found is None:
             return types.InlineCompletionList(items=[])
         request, index = found
-        items = await session.complete(request)
         count = session.settings.completion["invoked_items"] if invoked else 1
-        request_id = session.next_id()
+        answer = await session.complete(request, "inline", count)
         return types.InlineCompletionList(
-            items=inline_items(items[:count], _placement(session, request, index), request_id)
+            items=inline_items(answer.items, _placement(session, request, index), answer.id)
         )
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "("]))
@@ -108,24 +108,28 @@ def _register(server: CodescalerServer) -> None:
         if found is None:
             return types.CompletionList(is_incomplete=True, items=[])
         request, index = found
-        items = await session.complete(request, "completion")
+        answer = await session.complete(request, "completion")
         placement = _placement(session, request, index)
         return types.CompletionList(
-            is_incomplete=True, items=completion_items(items, placement, session.next_id())
+            is_incomplete=True, items=completion_items(answer.items, placement, answer.id)
         )
 
     @server.command(ACCEPT_COMMAND)
     def accepted(ls: CodescalerServer, *details: Any) -> None:
         session.counts["accepted"] += 1
         log.info("accepted %s", details)
+        detail = details[0] if details else None
+        session.feedback.report("accepted", item_reference(detail), json_field(detail, "length"))
 
     @server.feature(DID_SHOW)
     def did_show(ls: CodescalerServer, params: Any) -> None:
         session.counts["shown"] += 1
+        session.feedback.report("shown", reported_item(params))
 
     @server.feature(DID_PARTIALLY_ACCEPT)
     def did_partially_accept(ls: CodescalerServer, params: Any) -> None:
         session.counts["partially_accepted"] += 1
+        session.feedback.report("partial", reported_item(params), json_field(params, "acceptedLength"))
 
     @server.feature(STATS_REQUEST)
     def stats(ls: CodescalerServer, params: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ empty answer and a log message, so an editor never sees a crash or waits forever
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -18,12 +17,14 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from engine.document import cut_window
 from engine.errors import CodescalerError, first_line
 from engine.protocol import Document, RankRequest, ScoredCompletion
 from engine.settings import Settings, editor_layer
 from engine.syntax.languages import resolve_language
 from lsp_server.cache import CompletionCache
 from lsp_server.engines import EngineRegistry, SharedEngine
+from lsp_server.feedback import SessionFeedback
 from lsp_server.positions import LineIndex, PositionError
 from lsp_server.scheduler import LatestWins, Superseded
 from lsp_server.status import StatusReporter
@@ -40,6 +41,15 @@ class Runtime:
 
     registry: EngineRegistry
     settings: Settings
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a request showed (the ranked valid items the editor gets, best first) and its id, which the
+    items' accept command carries."""
+
+    id: str
+    items: list[ScoredCompletion]
 
 
 @dataclass(frozen=True)
@@ -63,19 +73,6 @@ def _has_lone_surrogate(text: str) -> bool:
     return False
 
 
-def window(text: str, cursor: int) -> tuple[str, int]:
-    """The document cut at line boundaries around the cursor: prompts use far less, and parsing and
-    sending a 10 MB document on every keystroke would not do."""
-    start = max(0, cursor - WINDOW_BEFORE_CHARS)
-    if start > 0:
-        start = text.find("\n", start, cursor) + 1 or start
-    end = min(len(text), cursor + WINDOW_AFTER_CHARS)
-    if end < len(text):
-        cut = text.rfind("\n", cursor, end)
-        end = cut if cut >= 0 else end
-    return text[start:end], cursor - start
-
-
 class Session:
     def __init__(self, server: Any, runtime: Runtime):
         self.server = server
@@ -86,7 +83,8 @@ class Session:
         self.status = StatusReporter(server, self.settings.server["slow_s"])
         self.cache = CompletionCache()
         self.scheduler = LatestWins()
-        self.ids = itertools.count(1)
+        self.feedback = SessionFeedback()
+        self.feedback.configure(self.settings)
         self.counts = {"requests": 0, "answered": 0, "empty": 0, "superseded": 0, "failed": 0,
                        "accepted": 0, "shown": 0, "partially_accepted": 0}  # fmt: skip
         self.last: dict[str, Any] = {}
@@ -103,6 +101,7 @@ class Session:
             return
         self.editor_layers[which] = layer
         self.settings = settings
+        self.feedback.configure(settings)
         self.status.slow_s = settings.server["slow_s"]
         if self.engine is not None:
             self.connect_engine()
@@ -121,6 +120,7 @@ class Session:
             return
         self.close_engine()
         self.engine = engine
+        self.feedback.forward = engine.report if engine.remote else None
         engine.subscribe(self.status.on_engine)
 
     def close_engine(self) -> None:
@@ -180,69 +180,85 @@ class Session:
     def _cache_extra(self, request: Request) -> tuple:
         return (request.language_id, self.settings.rank_options)
 
-    async def complete(self, request: Request, feature: str = "inline") -> list[ScoredCompletion]:
-        """Ranked valid items for `request`, best first (all of them; the caller picks how many). A newer
-        request of the same `feature` for the document supersedes an older one; an inline request does not
+    async def complete(self, request: Request, feature: str = "inline", limit: int | None = None) -> Answer:
+        """The ranked valid items for `request`, best first (the first `limit`, or all). A newer request
+        of the same `feature` for the document supersedes an older one; an inline request does not
         supersede a completion request (editors send both after a trigger character)."""
         self.counts["requests"] += 1
+        answer = Answer(self.feedback.next_id(), [])
+        self.feedback.started(feature, request.uri)
         started = time.perf_counter()
         prefix, suffix = request.text[: request.cursor], request.text[request.cursor :]
         extra = self._cache_extra(request)
         items = self.cache.get(prefix, suffix, extra)
         if items is not None:
             self.last = {"total_s": time.perf_counter() - started, "engine_s": 0.0, "cache": "hit"}
-            return self._answered(items)
+            return self._answered(answer, request, feature, items[:limit])
         if self.engine is None:
             self.connect_engine()
         debounce = 0.0 if request.invoked else self.settings.completion["debounce_ms"] / 1000
-        engine_time: list[float] = []
+        engine: dict[str, Any] = {}
         try:
             items = await self.scheduler.run(
-                f"{feature} {request.uri}", debounce, lambda: self._rank(request, engine_time)
+                f"{feature} {request.uri}", debounce, lambda: self._rank(request, answer.id, engine)
             )
         except Superseded:
             self.counts["superseded"] += 1
-            return []
+            self.feedback.answered(answer.id, request, feature, "superseded", [], {})
+            return answer
         except CodescalerError as exc:
-            self.counts["failed"] += 1
-            self.status.request_failed(str(exc))
-            return []
+            self._failed(answer, request, feature, str(exc))
+            return answer
         except Exception as exc:  # a bug: logged with its traceback, but the editor gets an answer
             log.exception("completion failed")
-            self.counts["failed"] += 1
-            self.status.request_failed(f"internal error: {type(exc).__name__}: {first_line(exc)}")
-            return []
+            self._failed(answer, request, feature, f"internal error: {type(exc).__name__}: {first_line(exc)}")
+            return answer
         self.cache.put(prefix, suffix, extra, items)
         self.last = {
-            "total_s": time.perf_counter() - started - debounce,
-            "engine_s": engine_time[0] if engine_time else 0.0,
+            "total_s": time.perf_counter() - started - debounce - engine.get("loading_s", 0.0),
+            "engine_s": engine.get("engine_s", 0.0),
             "cache": "miss",
         }
-        return self._answered(items)
+        return self._answered(answer, request, feature, items[:limit], engine)
 
-    def _answered(self, items: list[ScoredCompletion]) -> list[ScoredCompletion]:
+    def _failed(self, answer: Answer, request: Request, feature: str, message: str) -> None:
+        self.counts["failed"] += 1
+        self.status.request_failed(message)
+        self.feedback.answered(answer.id, request, feature, "failed", [], {})
+
+    def _answered(
+        self,
+        answer: Answer,
+        request: Request,
+        feature: str,
+        items: list[ScoredCompletion],
+        engine: dict[str, Any] | None = None,
+    ) -> Answer:
         self.counts["answered" if items else "empty"] += 1
-        return items
+        timing = {**self.last, **(engine or {})}
+        self.feedback.answered(answer.id, request, feature, "open" if items else "empty", items, timing)
+        return Answer(answer.id, items)
 
-    async def _rank(self, request: Request, engine_time: list[float]) -> list[ScoredCompletion]:
+    async def _rank(self, request: Request, ref: str, engine: dict[str, Any]) -> list[ScoredCompletion]:
         assert self.engine is not None
-        text, cursor = window(request.text, request.cursor)
+        text, cursor = cut_window(request.text, request.cursor, WINDOW_BEFORE_CHARS, WINDOW_AFTER_CHARS)
         document = Document(
             text=text,
             offset=cursor,
             language=resolve_language(request.language_id),
             path=to_fs_path(request.uri) or request.uri,
         )
+        waiting = time.perf_counter()
         await self.engine.until_ready()  # loading the models is not a slow request
         started = time.perf_counter()
-        result = await self.engine.rank(RankRequest.of(self.settings.rank_options, document=document))
+        engine["loading_s"] = started - waiting
+        result = await self.engine.rank(
+            RankRequest.of(self.settings.rank_options, document=document, ref=ref)
+        )
         elapsed = time.perf_counter() - started
-        engine_time.append(elapsed)
+        engine.update(engine_s=elapsed, timings=result.timings, line_mode=result.line_mode)
         self.status.request_done(elapsed)
         return [item for item in result.items if item.valid is not False and item.text.strip()]
-
-    def next_id(self) -> str:
-        return f"c{next(self.ids)}"
 
     def stats(self) -> dict[str, Any]:
         engine = self.engine
@@ -258,6 +274,7 @@ class Session:
                 for section, values in self.settings.layers.items()
             },
             "last": self.last,
+            "feedback": self.feedback.stats(),
         }
 
     async def close(self) -> None:

@@ -37,6 +37,8 @@ os.environ.update(
     VLLM_RPC_BASE_PATH=str(_CACHE / "rpc"),
 )
 (_CACHE / "rpc").mkdir(parents=True, exist_ok=True)
+# Feedback the language servers of the tests record goes to this session's own folder, never the user's.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="codescaler-test-data-")
 
 import torch  # noqa: E402
 

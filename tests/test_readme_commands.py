@@ -56,6 +56,8 @@ EXPECTED = {
     "score --reward-model LARK-Lab/CodeScaler-8B --reward-backend vllm": "hub",
     "vllm serve LARK-Lab/CodeScaler-8B": "skip: vLLM's own server, not a codescaler command",
     "score --reward-model LARK-Lab/CodeScaler-8B --reward-backend http": "hub",
+    "codescaler feedback stats": "one line",  # no editor has recorded anything on a fresh machine
+    "codescaler feedback pairs --out accepted.jsonl": "one line",
 }
 VENV = "python3 -m venv .venv"
 HUB_MODEL = re.compile(r"(?:--policy|--reward-model|--base) ((?:Qwen|LARK-Lab|Skywork)/[\w.-]+)")
@@ -123,6 +125,7 @@ def test_the_readme_runs_as_written_in_a_fresh_clone(fresh_clone: Path, tmp_path
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / ".config"),
         XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
         HF_ENDPOINT=f"http://127.0.0.1:{_closed_port()}",
         PATH=f"{fresh_clone / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         PIP_DISABLE_PIP_VERSION_CHECK="1",

@@ -56,12 +56,13 @@ def _register() -> None:
     because the engine must not import them."""
     from importlib.metadata import entry_points
 
-    from engine.cli import dev, rank, score, serve
+    from engine.cli import dev, feedback, rank, score, serve
 
     score.register(app)
     rank.register(app)
     serve.register(app)
     dev.register(app)
+    feedback.register(app)
     for plugin in sorted(entry_points(group="codescaler.commands"), key=lambda e: e.name):
         plugin.load()(app)
 

@@ -49,11 +49,15 @@ OPTIONS: dict[str, tuple[str, Any, Any]] = {
     "line_mode": ("completion", str | None, typer.Option(None, help="auto (default) | single | multi")),
     "debounce_ms": ("completion", float | None, typer.Option(None, help="Wait this long on automatic triggers (default 75).")),
     "invoked_items": ("completion", int | None, typer.Option(None, help="Items to cycle through when invoked (default 3).")),
+    "record": ("feedback", bool | None, typer.Option(None, "--record-feedback/--no-record-feedback", help="Record each request and what became of it (default: on; docs/feedback.md).")),
+    "db": ("feedback", str | None, typer.Option(None, "--feedback-db", help="Feedback database: a SQLite path or postgresql://USER@HOST/DB (default ~/.local/share/codescaler/feedback.sqlite3).")),
+    "store_text": ("feedback", bool | None, typer.Option(None, "--store-text/--no-store-text", help="Keep the code around the cursor and the items' texts, which feedback pairs need (default: on for a local file, off for a server).")),
 }  # fmt: skip
 MODELS = ("policy", "reward_model", "policy_backend", "policy_url", "policy_served_name", "reward_backend",
           "reward_url", "reward_served_name", "api_key", "fim_template", "graph_decode")  # fmt: skip
 ENGINE = ("engine", "token", "token_file")
 SAMPLING = ("n", "max_new_tokens", "temperature", "top_p", "seed", "line_mode")
+FEEDBACK = ("record", "db", "store_text")
 
 
 def option(name: str) -> Any:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import typer
 
-from engine.cli.options import MODELS, shared_options
+from engine.cli.options import FEEDBACK, MODELS, shared_options
 from engine.errors import CodescalerError
 from engine.listening import listen
 from engine.settings import Settings, read_token
 
 
-@shared_options(MODELS)
+@shared_options(MODELS, FEEDBACK)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind; anything but loopback needs a token."),
     port: int = typer.Option(8765, help="Port to listen on."),
@@ -32,6 +32,7 @@ def serve(
     settings: Settings,
 ) -> None:
     """Serve rank, score and cancel requests from many clients (protocol: docs/engine-protocol.md)."""
+    from engine.feedback.serving import ServeFeedback
     from engine.ranker import load_local
     from engine.serve.protocol import Limits
     from engine.serve.server import EngineServer, require_token_off_loopback
@@ -50,7 +51,9 @@ def serve(
     ranker = load_local(settings, max_batch_tokens=max_batch_tokens, max_wait_s=max_wait_ms / 1000)
     limits = Limits(max_n=max_n, max_new_tokens=max_new_tokens, max_payload_bytes=max_payload_bytes)
     try:
-        asyncio.run(EngineServer(ranker, token, limits=limits, workers=workers).run(host, sock))
+        feedback = ServeFeedback(settings) if settings.layers["feedback"]["record"] else None
+        server = EngineServer(ranker, token, limits=limits, workers=workers, feedback=feedback)
+        asyncio.run(server.run(host, sock))
     finally:
         ranker.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 from typing import Any
 
@@ -18,8 +19,10 @@ import msgspec
 
 from engine.errors import CodescalerError, first_line
 from engine.generation.base import Cancelled
-from engine.protocol import CancelRequest, RankRequest, RankResult, ScoreRequest, ScoreResult
+from engine.protocol import CancelRequest, FeedbackReport, RankRequest, RankResult, ScoreRequest, ScoreResult
 from engine.serve.protocol import encode
+
+log = logging.getLogger(__name__)
 
 _decoder = msgspec.json.Decoder()
 
@@ -182,6 +185,16 @@ class RemoteRanker:
 
     def score(self, request: ScoreRequest, cancel: threading.Event | None = None) -> ScoreResult:
         return msgspec.convert(self._call(request, cancel), ScoreResult)
+
+    def report(self, report: FeedbackReport) -> None:
+        """Send a feedback report, unanswered; dropped (with a log line) when the engine is away."""
+        if not self._connected.is_set():
+            log.info("engine at %s is away: dropped a feedback report", self.url)
+            return
+        try:
+            self._send(encode(report))
+        except Exception as exc:
+            log.info("engine at %s: could not send a feedback report: %s", self.url, first_line(exc))
 
     def stats(self) -> dict[str, Any]:
         return {"url": self.url, "connected": self._connected.is_set(), "pending": len(self._calls)}

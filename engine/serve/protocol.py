@@ -15,7 +15,15 @@ from typing import Any
 import msgspec
 
 from engine.errors import CodescalerError
-from engine.protocol import RankRequest, Request, RequestError, RequestId, ScoreRequest, checked
+from engine.protocol import (
+    FeedbackReport,
+    RankRequest,
+    Request,
+    RequestError,
+    RequestId,
+    ScoreRequest,
+    checked,
+)
 
 _decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
@@ -61,16 +69,16 @@ def read_request(frame: str | bytes, limits: Limits) -> Request:
     if "id" in message and request_id is None and message["id"] is not None:
         raise ProtocolError(f"'id' must be a string or a number, not {type(message['id']).__name__}")
     if not isinstance(message.get("type"), str):
-        raise ProtocolError("missing field 'type': use rank, score or cancel", request_id)
-    if message["type"] not in ("rank", "score", "cancel"):
+        raise ProtocolError("missing field 'type': use rank, score, cancel or feedback", request_id)
+    if message["type"] not in ("rank", "score", "cancel", "feedback"):
         raise ProtocolError(
-            f"unknown message type {message['type']!r}: use rank, score or cancel", request_id
+            f"unknown message type {message['type']!r}: use rank, score, cancel or feedback", request_id
         )
     try:
         request = checked(message, Request)  # type: ignore[arg-type]
     except RequestError as exc:
         raise ProtocolError(str(exc), request_id) from exc
-    if request.id is None:
+    if not isinstance(request, FeedbackReport) and request.id is None:
         raise ProtocolError("missing field 'id'")
     within_limits(request, limits)
     return request

@@ -12,20 +12,25 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import itertools
 import json
 import logging
 import signal
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import CodescalerError
 from engine.generation.base import Cancelled
 from engine.listening import bound_address
-from engine.protocol import CancelRequest, RankRequest, ScoreRequest
+from engine.protocol import CancelRequest, FeedbackReport, RankRequest, ScoreRequest
 from engine.ranker import LocalRanker
 from engine.serve.protocol import Limits, ProtocolError, answer, read_request, result_answer
+
+if TYPE_CHECKING:
+    from engine.feedback.serving import ServeFeedback
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +66,11 @@ class EngineServer:
         grace_s: float = 30.0,
         limits: Limits | None = None,
         workers: int = 4,
+        feedback: ServeFeedback | None = None,
     ):
         self.ranker = ranker
+        self.feedback = feedback
+        self.connections = itertools.count(1)
         self.token = token
         self.grace_s = grace_s
         self.limits = limits or Limits()
@@ -97,30 +105,42 @@ class EngineServer:
         return None
 
     async def _answer(
-        self, websocket: Any, request: RankRequest | ScoreRequest, cancel: threading.Event, pending: dict
+        self,
+        websocket: Any,
+        request: RankRequest | ScoreRequest,
+        cancel: threading.Event,
+        pending: dict,
+        connection: int,
     ) -> None:
         kind = "rank" if isinstance(request, RankRequest) else "score"
         work = self.ranker.rank if kind == "rank" else self.ranker.score
+        started = time.perf_counter()
+        result, outcome = None, "open"
         try:
             result = await asyncio.get_running_loop().run_in_executor(self.pools[kind], work, request, cancel)
             if cancel.is_set():  # finished before it noticed: the client asked to drop it all the same
                 raise Cancelled()
             reply = result_answer(request.id, result)
         except Cancelled:
-            reply = answer(request.id, "cancelled")
+            reply, outcome = answer(request.id, "cancelled"), "superseded"
         except CodescalerError as exc:
-            reply = answer(request.id, "error", error=str(exc))
+            reply, outcome = answer(request.id, "error", error=str(exc)), "failed"
         except Exception as exc:
             log.exception("request %s failed", request.id)
             reply = answer(request.id, "error", error=f"internal error: {type(exc).__name__}: {exc}")
+            outcome = "failed"
         finally:
             pending.pop(request.id, None)
         await _send(websocket, reply)
+        if self.feedback is not None and isinstance(request, RankRequest):
+            ranked = result if outcome == "open" else None
+            self.feedback.answered(connection, request, ranked, outcome, time.perf_counter() - started)
 
     async def _connection(self, websocket: Any) -> None:
         from websockets.exceptions import ConnectionClosed
 
         pending: dict[Any, threading.Event] = {}
+        connection = next(self.connections)
         try:
             async for frame in websocket:
                 try:
@@ -133,13 +153,19 @@ class EngineServer:
                     if request.id in pending:
                         pending[request.id].set()
                     continue
+                if isinstance(request, FeedbackReport):
+                    if self.feedback is not None:
+                        self.feedback.report(request)
+                    continue
                 if request.id in pending:
                     self.rejected += 1
                     reason = f"request id {request.id!r} is already in flight"
                     await _send(websocket, answer(request.id, "error", error=reason))
                     continue
                 pending[request.id] = threading.Event()
-                task = asyncio.create_task(self._answer(websocket, request, pending[request.id], pending))
+                task = asyncio.create_task(
+                    self._answer(websocket, request, pending[request.id], pending, connection)
+                )
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         except ConnectionClosed:  # an editor crashed or the network dropped: not an engine error

@@ -134,3 +134,31 @@ def test_train_rm_command(codescaler_cli, tiny_reward, tmp_path):
     pairs.write_text("".join(json.dumps(row) + "\n" for row in rows))
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1 and "code_neg" in result.stderr and ":4" in result.stderr
+
+
+def test_train_rm_mixes_editor_feedback_pairs_into_verified_ones(codescaler_cli, tiny_reward, tmp_path):
+    import subprocess
+
+    verified, accepted = tmp_path / "pairs.jsonl", tmp_path / "accepted.jsonl"
+    verified.write_text("".join(
+        json.dumps({"question_content": r.question, "code_pos": r.chosen, "code_neg": r.rejected}) + "\n"
+        for r in toy_pairs(16)
+    ))  # fmt: skip
+    accepted.write_text("".join(
+        json.dumps({"question": f"Complete the code in a.py.\n{i}", "chosen": f"x = {i}", "rejected": f"x = -{i}",
+                    "kind": "feedback", "request": f"s-{i}"}) + "\n"
+        for i in range(4)
+    ))  # fmt: skip
+    out = tmp_path / "rm"
+    command = [codescaler_cli, "train-rm", "--pairs", str(verified), "--pairs", str(accepted), "--base",
+               str(tiny_reward), "--out", str(out), "--max-steps", "1", "--batch-size", "4", "--eval-fraction", "0",
+               "--feedback-share", "0.5"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["train_pairs"] == 32  # 16 verified + 16 feedback rows (4 pairs, repeated to half the rows)
+    alone = [codescaler_cli, "train-rm", "--pairs", str(accepted), "--base", str(tiny_reward), "--out",
+             str(tmp_path / "rm2"), "--max-steps", "1"]  # fmt: skip
+    result = subprocess.run(alone, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "feedback pairs alone lower quality" in result.stderr
+    assert not (tmp_path / "rm2").exists()

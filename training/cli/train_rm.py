@@ -20,6 +20,11 @@ def train_rm(
     completion_share: float | None = typer.Option(
         None, help="Repeat pairs so completion pairs (curate --fim) are this share of the rows (0..1)."
     ),
+    feedback_share: float | None = typer.Option(
+        None,
+        help="Share of the rows for editor-feedback pairs (feedback pairs), mixed into execution-verified "
+        "pairs (0..1; default 0.25 when there are any).",
+    ),
     base: str = typer.Option(..., help="Reward model or causal LM to start from (local folder or hub id)."),
     out: Path = typer.Option(..., help="Folder for the trained model (checkpoints in OUT/checkpoints)."),
     max_steps: int = typer.Option(-1, help="Stop after this many optimizer steps (-1: --epochs)."),
@@ -50,7 +55,9 @@ def train_rm(
         raise CodescalerError("--eval-fraction must be in [0, 1)")
     check_available(base, "--base")
     base = resolve(base, "reward") if base == BUNDLED else base  # continue training the package's own
-    loaded = mix([pair for path in pairs for pair in read_pairs(path)], completion_share, seed)
+    loaded = mix(
+        [pair for path in pairs for pair in read_pairs(path)], completion_share, seed, feedback_share
+    )
     rows = [
         PairRow(pair.question_content, pair.code_pos, pair.code_neg, pair.provenance.get("margin"))
         for pair in loaded

@@ -2,17 +2,17 @@
 
 The findings lead every rendering: they carry the honest verdicts (for example that a tiny untrained
 reward model selects no better than random), and a reader who stops after the first screen must see them.
-matplotlib is imported inside `write_plots` only, so importing this module stays cheap.
+matplotlib is imported only when plots are drawn (engine/plots.py), so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from engine.plots import new_figure, save_png_atomic
 
 ACCURACY_VS_N = "accuracy_vs_n.png"
 ACCURACY_VS_LATENCY = "accuracy_vs_latency.png"
@@ -225,18 +225,6 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
 
-def _save_atomic(figure: Any, target: Path) -> None:
-    """Write the PNG next to `target` and rename it, so a reader never sees half an image."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png", dir=target.parent)
-    os.close(fd)
-    try:
-        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _plot_accuracy_vs_n(axes: Any, selectors: dict[str, dict[str, Any]]) -> None:
     styles = {"oracle": "--", "random": ":"}
     any_sampled = False
@@ -306,13 +294,7 @@ def _plot_accuracy_vs_latency(axes: Any, selectors: dict[str, dict[str, Any]]) -
 
 
 def write_plots(report: dict[str, Any], out_dir: Path) -> list[Path]:
-    """accuracy_vs_n.png and accuracy_vs_latency.png in `out_dir`, each written atomically.
-
-    Figures are built from `matplotlib.figure.Figure` rather than pyplot: they render with Agg whatever
-    backend the process has, change no global matplotlib state, and are freed when they go out of scope.
-    """
-    from matplotlib.figure import Figure
-
+    """accuracy_vs_n.png and accuracy_vs_latency.png in `out_dir`, each written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: list[tuple[str, Callable[[Any, dict[str, dict[str, Any]]], None]]] = [
         (ACCURACY_VS_N, _plot_accuracy_vs_n),
@@ -320,10 +302,10 @@ def write_plots(report: dict[str, Any], out_dir: Path) -> list[Path]:
     ]
     written = []
     for filename, draw in plots:
-        figure = Figure(figsize=(7, 4.5))
+        figure = new_figure()
         draw(figure.add_subplot(), report["selectors"])
         target = out_dir / filename
-        _save_atomic(figure, target)
+        save_png_atomic(figure, target)
         written.append(target)
     return written
 

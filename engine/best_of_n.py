@@ -19,7 +19,7 @@ from engine.cursor_candidates import DEFAULT_OPTIONS, CursorSampler, check_cance
 from engine.document import Completion, DocumentContext
 from engine.generation.base import Generator
 from engine.prompts.builder import problem_prompt
-from engine.protocol import RankOptions, RankRequest, RankResult, ScoredCompletion
+from engine.protocol import ContextUse, RankOptions, RankRequest, RankResult, ScoredCompletion
 from engine.ranking import rank_completions
 from engine.reward.scorer import RewardQuery, RewardScorer
 from engine.syntax.extraction import extract_code
@@ -66,7 +66,7 @@ class BestOfN:
     def rank(self, request: RankRequest, cancel: threading.Event | None = None) -> RankResult:
         """The request's cursor completed, or its problem solved, with the request's own knobs."""
         if request.document is not None:
-            return self.complete(request.document.context(), request, cancel)
+            return self.complete(request.document.cursor_context(), request, cancel)
         return self.solve(request.problem or "", request.language or "python", request, cancel)
 
     def complete(
@@ -90,6 +90,9 @@ class BestOfN:
             dropped=dropped,
             generated=found.generated,
             line_mode=found.line_mode,
+            context=[
+                ContextUse(path=s.path, symbol=s.symbol, kind=s.kind, line=s.line) for s in found.context
+            ],
         )
 
     def solve(

@@ -61,6 +61,14 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "store_text": (bool,),
         "db": (str,),
     },
+    # Repository context (docs/repository-context.md): definitions and similar code from the workspace.
+    "context": {
+        "enabled": (bool,),
+        "share": (int, float),
+        "max_chars": (int,),
+        "exclude": (list,),
+        "disabled_languages": (list,),
+    },
     "languages": {},
 }
 
@@ -95,6 +103,8 @@ def validate(settings: Any, source: str) -> dict[str, dict[str, Any]]:
                 raise CodescalerError(f"{source}: unknown setting {section}.{key} (known: {', '.join(keys)})")
             else:
                 _check_value(where, value, keys[key])
+                if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+                    raise CodescalerError(f"{where} must be a list of strings")
             out[str(key)] = value
         checked[section] = out
     return checked

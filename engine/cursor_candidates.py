@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.cleaning.pipeline import clean
@@ -21,7 +21,7 @@ from engine.editor_reward_input import editor_reward_pair
 from engine.generation.base import Cancelled, Generator, Sample, SamplingOptions
 from engine.prompts.builder import fim_prompt
 from engine.prompts.fim import fim_template
-from engine.protocol import RankOptions
+from engine.protocol import ContextSnippet, RankOptions
 from engine.reward.scorer import RewardQuery
 from engine.syntax.insertion import ParsedDocument
 from engine.syntax.line_mode import line_mode
@@ -73,6 +73,7 @@ class CursorCandidates:
     dropped: dict[str, int]
     generated: int
     line_mode: str
+    context: tuple[ContextSnippet, ...] = ()  # the repository snippets the prompt carried
 
 
 def from_samples(
@@ -122,10 +123,13 @@ class CursorSampler:
         timings = {} if timings is None else timings
         mode = line_mode(context) if options.line_mode == "auto" else options.line_mode
         with timed(timings, "generation"):
-            prompt = fim_prompt(context, self.fim(), self.generator.tokenizer)
+            prompt = fim_prompt(
+                context, self.fim(), self.generator.tokenizer, context_share=options.context_share
+            )
             samples = sample(self.generator, prompt.text, stops_for(prompt.stop, mode), options, cancel)
         check_cancel(cancel)
-        return from_samples(context, samples, mode, timings)
+        found = from_samples(replace(context, repo=prompt.context), samples, mode, timings)
+        return replace(found, context=prompt.context)
 
     def fim(self) -> Any:
         """The policy's FIM template (read from its tokenizer on first use)."""

@@ -8,19 +8,25 @@ encodings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.errors import CodescalerError
 from engine.syntax.languages import language_for_path, resolve_language
 
+if TYPE_CHECKING:
+    from engine.protocol import ContextSnippet
+
 
 @dataclass(frozen=True)
 class DocumentContext:
-    """The text of a document, the cursor in it, and what it is written in."""
+    """The text of a document, the cursor in it, and what it is written in; `repo` is code from the rest
+    of the repository that the prompt and the reward input carry (engine/workspace/retrieval.py)."""
 
     text: str
     offset: int
     language: str | None = None
     path: str | None = None
+    repo: tuple[ContextSnippet, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.offset <= len(self.text):
@@ -32,7 +38,13 @@ class DocumentContext:
 
     @classmethod
     def at_line_col(
-        cls, text: str, line: int, col: int, language: str | None = None, path: str | None = None
+        cls,
+        text: str,
+        line: int,
+        col: int,
+        language: str | None = None,
+        path: str | None = None,
+        repo: tuple[ContextSnippet, ...] = (),
     ) -> DocumentContext:
         """The cursor at 0-based `line` and `col` (code points); a column past the line end is an error."""
         lines = text.split("\n")
@@ -41,7 +53,7 @@ class DocumentContext:
         if not 0 <= col <= len(lines[line]):
             raise CodescalerError(f"column {col + 1} is outside line {line + 1} (1..{len(lines[line]) + 1})")
         offset = sum(len(previous) + 1 for previous in lines[:line]) + col
-        return cls(text, offset, language, path)
+        return cls(text, offset, language, path, repo)
 
     @classmethod
     def at_marker(

@@ -8,7 +8,9 @@ built from the document, and the "program" is the code unit the completion lands
   around the insertion.
 * **question** — the language and path, then the code just before that unit (imports, signatures,
   comments, earlier functions; up to `lines_before` lines) and just after it (up to `lines_after`),
-  each as a fenced block. The reward formatter's token budget then shortens the question first.
+  each as a fenced block; with repository context (`context.repo`), the definitions from other files
+  it holds (signatures and docstrings, up to `REPO_CHARS`, best first), so a call is judged against the
+  real definitions. The reward formatter's token budget then shortens the question first.
 
 Serving, training and evaluation all call `editor_reward_pair`, so a score of an editor candidate means
 the same thing everywhere.
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.document import Completion, DocumentContext
+from engine.syntax.languages import line_comment
 from engine.syntax.validity import parser
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ UNIT_TYPES = {
     "cpp": {"function_definition", "class_specifier", "struct_specifier"},
 }
 FALLBACK_LINES = 20
+REPO_CHARS = 1_500  # of definitions from other files in the question
 
 
 def _unit_span(root: Node, language: str, start: int, end: int) -> tuple[int, int]:
@@ -105,4 +109,21 @@ def editor_reward_pair(
         parts.append("Code before it:\n" + _fenced(shown, before))
     if after.strip():
         parts.append("Code after it:\n" + _fenced(shown, after))
+    if definitions := _repo_definitions(context):
+        parts.append("Definitions from other files of the repository:\n" + _fenced(shown, definitions))
     return "\n\n".join(parts), code
+
+
+def _repo_definitions(context: DocumentContext) -> str:
+    """The repository's definitions in `context.repo`, each under its file's path, within `REPO_CHARS`."""
+    mark = line_comment(context.language)
+    blocks, used = [], 0
+    for snippet in context.repo:
+        if snippet.kind != "definition":
+            continue
+        block = f"{mark} {snippet.path}\n{snippet.text}"
+        if used + len(block) > REPO_CHARS:
+            break
+        blocks.append(block)
+        used += len(block)
+    return "\n\n".join(blocks)

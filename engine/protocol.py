@@ -33,6 +33,7 @@ SEED_RANGE = (0, 2**64 - 1)  # what torch and vLLM seed generators take
 FeedbackEvent = Literal["shown", "accepted", "partial", "dismissed"]
 FEEDBACK_EVENTS: tuple[str, ...] = get_args(FeedbackEvent)
 MAX_REF_CHARS = 200
+MAX_CONTEXT_SHARE = 0.9  # the file being completed keeps at least a tenth of the prefix budget
 
 
 class RequestError(CodescalerError):
@@ -61,9 +62,14 @@ class RankOptions(msgspec.Struct, frozen=True, kw_only=True):
     threshold: float | None = None
     line_mode: str = "auto"  # a LineMode; checked below for an error that lists the choices
     shaping: str = "softplus"  # a ShapingMode
+    # At most this share of the prompt's prefix tokens goes to repository context (document.context).
+    context_share: float = 0.25
 
     def __post_init__(self) -> None:
         _at_least("n", self.n, 1)
+        _finite("context_share", self.context_share)
+        if not 0 <= self.context_share <= MAX_CONTEXT_SHARE:
+            raise ValueError(f"context_share must be within 0..{MAX_CONTEXT_SHARE}, not {self.context_share}")
         _at_least("max_new_tokens", self.max_new_tokens, 1)
         _at_least("top_k", self.top_k, 1)
         _finite("temperature", self.temperature)
@@ -83,6 +89,17 @@ class RankOptions(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"seed must be a 64-bit unsigned integer (0..2**64-1), not {self.seed}")
 
 
+class ContextSnippet(msgspec.Struct, frozen=True, kw_only=True):
+    """Code from elsewhere in the repository for a request: a `definition` (its signature and docstring)
+    or a `similar` window, from `path` (relative to the workspace), starting at 0-based `line`."""
+
+    path: str
+    text: str
+    symbol: str | None = None
+    kind: str = "definition"
+    line: int = 0
+
+
 class Document(msgspec.Struct, frozen=True, kw_only=True):
     """A document and its cursor as a request carries them: `offset` (code points into `text`) or
     `line` + `character` (0-based, code points)."""
@@ -93,6 +110,9 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     character: int | None = None
     language: str | None = None
     path: str | None = None
+    # Repository context the client gathered (engine/workspace/retrieval.py): the policy's prompt and the
+    # reward model's question carry it (docs/repository-context.md).
+    context: list[ContextSnippet] | None = None
 
     def __post_init__(self) -> None:
         if self.offset is None and (self.line is None or self.character is None):
@@ -100,19 +120,27 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def at(cls, context: DocumentContext) -> Document:
-        return cls(text=context.text, offset=context.offset, language=context.language, path=context.path)
+        return cls(
+            text=context.text,
+            offset=context.offset,
+            language=context.language,
+            path=context.path,
+            context=list(context.repo) or None,
+        )
 
-    def context(self) -> DocumentContext:
+    def cursor_context(self) -> DocumentContext:
         """The cursor in code points; a cursor outside the text is a `RequestError`."""
         try:
+            repo = tuple(self.context or ())
             if self.offset is not None:
-                return DocumentContext(self.text, self.offset, self.language, self.path)
+                return DocumentContext(self.text, self.offset, self.language, self.path, repo)
             return DocumentContext.at_line_col(
                 self.text,
                 self.line,  # type: ignore[arg-type]
                 self.character,  # type: ignore[arg-type]
                 self.language,
                 self.path,
+                repo,
             )
         except CodescalerError as exc:
             raise RequestError(str(exc)) from exc
@@ -225,14 +253,25 @@ class ScoredCandidate(msgspec.Struct, frozen=True, kw_only=True):
     code_chars_cut: int = 0
 
 
+class ContextUse(msgspec.Struct, frozen=True, kw_only=True):
+    """A repository snippet a request's prompt carried: where it came from, not its text."""
+
+    path: str
+    symbol: str | None = None
+    kind: str = "definition"
+    line: int = 0
+
+
 class RankResult(msgspec.Struct, kw_only=True):
-    """Ranked completions, where the time went, what the cleaning dropped, and the line mode used."""
+    """Ranked completions, where the time went, what the cleaning dropped, the line mode used, and the
+    repository context the prompt carried."""
 
     items: list[ScoredCompletion]
     timings: dict[str, float] = msgspec.field(default_factory=dict)
     dropped: dict[str, int] = msgspec.field(default_factory=dict)
     generated: int = 0
     line_mode: str | None = None
+    context: list[ContextUse] = msgspec.field(default_factory=list)
 
 
 class ScoreResult(msgspec.Struct, kw_only=True):

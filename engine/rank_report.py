@@ -88,4 +88,5 @@ def as_json(result: RankResult, context: DocumentContext | None, everything: boo
             row["replaces"] = {"start": cursor, "end": end}
         items.append(row)
     return {"cursor": cursor, "items": items, "generated": result.generated, "dropped": result.dropped,
-            "line_mode": result.line_mode}  # fmt: skip
+            "line_mode": result.line_mode,
+            "context": [msgspec.structs.asdict(use) for use in result.context]}  # fmt: skip

@@ -37,6 +37,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "server": {"slow_s": 3.0, "max_document_chars": 2_000_000, "max_message_bytes": 64 << 20},
     # store_text unset: on for a local SQLite file, off for a team's PostgreSQL server.
     "feedback": {"record": True},
+    "context": {
+        "enabled": True,
+        "share": RankOptions().context_share,
+        "max_chars": 4_000,
+        "exclude": [],
+        "disabled_languages": [],
+    },
 }
 
 
@@ -97,6 +104,8 @@ class Settings:
         if settings.engine_url is not None:
             check_engine_url(settings.engine_url)
         _ = settings.feedback_db
+        if settings.layers["context"]["max_chars"] < 0:
+            raise CodescalerError("context.max_chars must not be negative")
         return settings
 
     @classmethod
@@ -139,6 +148,12 @@ class Settings:
         stored = self.layers["feedback"].get("store_text")
         return self.feedback_db.stores_text_by_default if stored is None else bool(stored)
 
+    def context_for(self, language: str | None) -> bool:
+        """Repository context on for this language: `context.enabled`, unless listed in
+        `context.disabled_languages` (LSP language ids or canonical names)."""
+        context = self.layers["context"]
+        return bool(context["enabled"]) and (language or "") not in context["disabled_languages"]
+
     def enabled_for(self, language: str | None) -> bool:
         """Completion on for this language: `[languages]` per language, else `completion.enabled`."""
         languages = self.layers.get("languages", {})
@@ -151,7 +166,11 @@ class Settings:
         """The completion knobs as one request's options (checked: `completion.n must be at least 1`);
         derived once, since settings never change (a change makes a new `Settings`)."""
         values = {name: self.completion.get(name) for name in _RANKED}
+        values["context_share"] = self.layers["context"]["share"]
         try:
             return msgspec.convert(values, RankOptions)
         except (msgspec.ValidationError, ValueError) as exc:
-            raise CodescalerError(f"completion.{field_error(exc)}") from exc
+            message = field_error(exc)
+            if message.startswith("context_share"):  # the one knob of the [context] section
+                raise CodescalerError("context.share" + message.removeprefix("context_share")) from exc
+            raise CodescalerError(f"completion.{message}") from exc

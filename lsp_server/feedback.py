@@ -129,6 +129,7 @@ class SessionFeedback:
                 document=document,
                 cursor=cursor,
                 items=shown_items(shown, self.store_text),
+                context=timing.get("context") if self.store_text else None,
             )
         )
 

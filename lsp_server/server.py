@@ -62,16 +62,63 @@ def _placement(session: Session, request: Any, index: Any) -> Placement:
     return Placement(index, request.cursor, request.cursor, "", encoding)
 
 
+WATCHED_GLOB = "**/*.{py,pyi,js,jsx,mjs,ts,tsx,go,rs,java,c,cc,cpp,cxx,h,hh,hpp}"
+
+
+async def watch_source_files(ls: CodescalerServer) -> None:
+    """Ask the client for `workspace/didChangeWatchedFiles` on source files, when it can register
+    watchers dynamically (files changed outside the editor: a `git checkout`, a generator)."""
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace is not None else None
+    if watched is None or not watched.dynamic_registration or not ls.session.workspace.roots:
+        return
+    options = types.DidChangeWatchedFilesRegistrationOptions(
+        [types.FileSystemWatcher(glob_pattern=WATCHED_GLOB)]
+    )
+    registration = types.Registration("codescaler-watch", types.WORKSPACE_DID_CHANGE_WATCHED_FILES, options)
+    try:
+        await ls.client_register_capability_async(types.RegistrationParams([registration]))
+    except Exception as exc:  # a client that refuses: edits in the editor still keep the index current
+        log.info("the client did not register file watchers: %s", first_line(exc))
+
+
 def _register(server: CodescalerServer) -> None:
     session = server.session
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodescalerServer, params: types.InitializeParams) -> None:
         session.set_editor_settings(0, params.initialization_options, "initializationOptions")
+        folders = [folder.uri for folder in params.workspace_folders or []]
+        session.workspace.set_roots(folders or ([params.root_uri] if params.root_uri else []))
 
     @server.feature(types.INITIALIZED)
-    def initialized(ls: CodescalerServer, params: types.InitializedParams) -> None:
+    async def initialized(ls: CodescalerServer, params: types.InitializedParams) -> None:
         session.connect_engine()
+        session.workspace.start(session.settings)
+        await watch_source_files(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: CodescalerServer, params: types.DidOpenTextDocumentParams) -> None:
+        session.workspace.changed(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: CodescalerServer, params: types.DidChangeTextDocumentParams) -> None:
+        session.workspace.changed(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: CodescalerServer, params: types.DidCloseTextDocumentParams) -> None:
+        session.workspace.closed(params.text_document.uri)
+        session.workspace.on_disk(params.text_document.uri, deleted=False)  # the saved text counts now
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: CodescalerServer, params: types.DidChangeWatchedFilesParams) -> None:
+        for change in params.changes:
+            session.workspace.on_disk(change.uri, deleted=change.type == types.FileChangeType.Deleted)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(ls: CodescalerServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        session.workspace.set_roots([folder.uri for folder in ls.workspace.folders.values()])
+        session.workspace.configure(session.settings)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: CodescalerServer, params: types.DidChangeConfigurationParams):

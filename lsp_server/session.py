@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from engine.document import cut_window
 from engine.errors import CodescalerError, first_line
+from engine.feedback.records import used_context
 from engine.protocol import Document, RankRequest, ScoredCompletion
 from engine.settings import Settings, editor_layer
 from engine.syntax.languages import resolve_language
@@ -28,6 +30,7 @@ from lsp_server.feedback import SessionFeedback
 from lsp_server.positions import LineIndex, PositionError
 from lsp_server.scheduler import LatestWins, Superseded
 from lsp_server.status import StatusReporter
+from lsp_server.workspace import IndexRegistry, SessionWorkspace
 
 log = logging.getLogger(__name__)
 WINDOW_BEFORE_CHARS = 24_000
@@ -41,6 +44,7 @@ class Runtime:
 
     registry: EngineRegistry
     settings: Settings
+    indexes: IndexRegistry = field(default_factory=IndexRegistry)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class Session:
         self.scheduler = LatestWins()
         self.feedback = SessionFeedback()
         self.feedback.configure(self.settings)
+        self.workspace = SessionWorkspace(runtime.indexes)
         self.counts = {"requests": 0, "answered": 0, "empty": 0, "superseded": 0, "failed": 0,
                        "accepted": 0, "shown": 0, "partially_accepted": 0}  # fmt: skip
         self.last: dict[str, Any] = {}
@@ -102,6 +107,7 @@ class Session:
         self.editor_layers[which] = layer
         self.settings = settings
         self.feedback.configure(settings)
+        self.workspace.configure(settings)
         self.status.slow_s = settings.server["slow_s"]
         if self.engine is not None:
             self.connect_engine()
@@ -242,11 +248,19 @@ class Session:
     async def _rank(self, request: Request, ref: str, engine: dict[str, Any]) -> list[ScoredCompletion]:
         assert self.engine is not None
         text, cursor = cut_window(request.text, request.cursor, WINDOW_BEFORE_CHARS, WINDOW_AFTER_CHARS)
+        language = resolve_language(request.language_id)
+        snippets = None
+        if self.settings.context_for(request.language_id) and self.settings.context_for(language):
+            documents = self.server.workspace.text_documents
+            snippets = self.workspace.snippets(
+                request.uri, request.text, request.cursor, self.settings, documents
+            )
         document = Document(
             text=text,
             offset=cursor,
-            language=resolve_language(request.language_id),
+            language=language,
             path=to_fs_path(request.uri) or request.uri,
+            context=snippets or None,
         )
         waiting = time.perf_counter()
         await self.engine.until_ready()  # loading the models is not a slow request
@@ -256,7 +270,13 @@ class Session:
             RankRequest.of(self.settings.rank_options, document=document, ref=ref)
         )
         elapsed = time.perf_counter() - started
-        engine.update(engine_s=elapsed, timings=result.timings, line_mode=result.line_mode)
+        engine.update(
+            engine_s=elapsed,
+            timings=result.timings,
+            line_mode=result.line_mode,
+            context=used_context(snippets, result.context),
+        )
+        self.workspace.last["used"] = [msgspec.structs.asdict(use) for use in result.context]
         self.status.request_done(elapsed)
         return [item for item in result.items if item.valid is not False and item.text.strip()]
 
@@ -275,6 +295,7 @@ class Session:
             },
             "last": self.last,
             "feedback": self.feedback.stats(),
+            "context": self.workspace.stats(),
         }
 
     async def close(self) -> None:

@@ -106,3 +106,25 @@ def test_line_mode_sets_the_newline_stop(policy, scorer, document, requested, us
     result = BestOfN(scripted, scorer).complete(context, RankOptions(n=1, line_mode=requested))
     assert result.line_mode == used
     assert ("\n" in scripted.prompts[0][1].stop) is newline_stops
+
+
+def test_repository_context_reaches_the_prompt_and_the_reward_input(policy, scorer):
+    from engine.cursor_candidates import CursorSampler
+    from engine.protocol import ContextSnippet
+
+    snippet = ContextSnippet(path="pkg/math.py", symbol="plus", text="def plus(x, y):\n    ...")
+    context = DocumentContext.at_marker("from pkg.math import plus\n\ntotal = █\n", "█", path="calc.py")
+    context = DocumentContext(context.text, context.offset, context.language, context.path, (snippet,))
+    scripted = ScriptedPolicy(policy.tokenizer, ["plus(1, 2)", "plus(3, 4)"])
+    found = CursorSampler(scripted).candidates(context, RankOptions(n=2))
+    assert "<|file_sep|>pkg/math.py\ndef plus(x, y):" in scripted.prompts[0][0] and found.context == (
+        snippet,
+    )
+    assert all(
+        "Definitions from other files" in question and "def plus(x, y):" in question
+        for question, _ in found.queries
+    )
+    result = BestOfN(ScriptedPolicy(policy.tokenizer, ["plus(1, 2)"]), scorer).complete(
+        context, RankOptions(n=1)
+    )
+    assert [(use.path, use.symbol) for use in result.context] == [("pkg/math.py", "plus")]

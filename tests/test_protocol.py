@@ -43,7 +43,7 @@ def test_a_request_is_the_same_object_after_the_wire():
     assert read_request(encode(request), Limits()) == request
     score = ScoreRequest(id=7, question="q", candidates=[Candidate(code="x = 1", language="python")])
     assert read_request(encode(score), Limits()) == score
-    assert request.document.context().offset == len("def f():\n    return ")
+    assert request.document.cursor_context().offset == len("def f():\n    return ")
 
 
 def test_type_errors_name_the_field_and_strings_are_not_numbers():
@@ -60,7 +60,7 @@ def test_type_errors_name_the_field_and_strings_are_not_numbers():
 
 def test_a_cursor_outside_the_document_is_a_request_error():
     with pytest.raises(RequestError, match="line 9 is outside the document"):
-        Document(text="x", line=8, character=0).context()
+        Document(text="x", line=8, character=0).cursor_context()
 
 
 def test_server_limits_come_on_top_of_the_request_rules():
@@ -75,3 +75,23 @@ def test_bad_completion_flags_are_one_line_errors(tmp_path):
     document.write_text("x = \n")
     result = run(CODESCALER, "rank", str(document), "--line", "1", "--col", "5", "--top-p", "2")
     one_line_error(result, "completion.top_p must be above 0 and at most 1, not 2")
+
+
+def test_repository_context_travels_and_its_share_is_checked():
+    from engine.protocol import ContextSnippet
+
+    snippet = ContextSnippet(
+        path="pkg/config.py", text="def load_config(path): ...", symbol="load_config", line=3
+    )
+    sent = RankRequest(
+        id="r1", document=Document(text="x = ", offset=4, context=[snippet]), context_share=0.5
+    )
+    received = read_request(encode(sent), Limits())
+    assert received.document.cursor_context().repo == (snippet,) and received.context_share == 0.5
+    with pytest.raises(ProtocolError, match=r"context_share must be within 0\.\.0\.9"):
+        read_request(b'{"id": 1, "type": "rank", "problem": "p", "context_share": 1}', Limits())
+    with pytest.raises(ProtocolError, match="context"):
+        read_request(
+            b'{"id": 1, "type": "rank", "document": {"text": "", "offset": 0, "context": [{"text": 1}]}}',
+            Limits(),
+        )

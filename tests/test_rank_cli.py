@@ -116,3 +116,25 @@ def test_through_real_vllm_servers(
                  "-n", "4", "--max-new-tokens", "8", "--seed", "1", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     check_items(json.loads(result.stdout), 4, {"line": 2, "column": 12})
+
+
+def test_workspace_context_reaches_the_prompt(codescaler_cli, tiny_models, tmp_path):
+    from tests.workspace.project import FILES, make_project
+
+    root = make_project(tmp_path / "project")
+    lines = FILES["pkg/main.py"].rstrip("\n").split("\n")
+    cursor = ["--line", str(len(lines)), "--col", str(len(lines[-1]) + 1)]
+    result = run(codescaler_cli, "rank", str(root / "pkg/main.py"), *cursor, "--workspace", str(root), "-n", "2",
+                 "--max-new-tokens", "8", "--json", *models(tiny_models))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    used = [(c["path"], c["symbol"]) for c in json.loads(result.stdout)["context"]]
+    assert used[:2] == [("pkg/store.py", "Store"), ("pkg/config.py", "load_config")]
+    plain = run(codescaler_cli, "rank", str(root / "pkg/main.py"), *cursor, "-n", "2", "--max-new-tokens", "8",
+                "--json", *models(tiny_models))  # fmt: skip
+    assert json.loads(plain.stdout)["context"] == []
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(FILES["pkg/main.py"])
+    refused = run(
+        codescaler_cli, "rank", str(outside), *cursor, "--workspace", str(root), *models(tiny_models)
+    )
+    one_line_error(refused, "is not inside --workspace")

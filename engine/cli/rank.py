@@ -26,6 +26,11 @@ def rank(
     language: str | None = typer.Option(
         None, help="Language (default: from FILE's extension; python for problems)."
     ),
+    workspace: Path | None = typer.Option(
+        None,
+        help="Project folder FILE belongs to: definitions and similar code from its other files go into the "
+        "prompt and the reward input (settings [context]; docs/repository-context.md).",
+    ),
     show_all: bool = typer.Option(False, "--all", help="Also show the invalid candidates, with the reason."),
     as_json: bool = typer.Option(
         False, "--json", help="Print the result as one JSON object (every candidate, 1-based positions)."
@@ -50,6 +55,10 @@ def rank(
         context = DocumentContext.from_cursor(
             text, line=line, col=col, marker=marker, language=language, path=str(file)
         )
+        if workspace is not None:
+            context = with_workspace(context, file, workspace, settings)
+    elif workspace is not None:
+        raise CodescalerError("--workspace needs FILE: repository context is for a cursor in a file")
     elif problem_file is not None:
         problem = read_text(problem_file, "problem file")
     document = None if context is None else Document.at(context)
@@ -75,6 +84,28 @@ def rank(
             typer.echo(f"invalid: {item.reason or 'empty'}")
         for line in rank_report.in_context(context, item):
             typer.echo("    " + line)
+
+
+def with_workspace(context, file: Path, workspace: Path, settings: Settings):
+    """`context` with the repository context of `workspace` (indexed now, in this process)."""
+    from dataclasses import replace
+
+    from engine.workspace.files import FileRules
+    from engine.workspace.index import WorkspaceIndex
+    from engine.workspace.retrieval import retrieve
+
+    if not workspace.is_dir():
+        raise CodescalerError(f"--workspace {workspace} is not a folder")
+    options = settings.layers["context"]
+    if not settings.context_for(context.language):
+        return context
+    index = WorkspaceIndex(workspace, FileRules(exclude=tuple(options["exclude"])))
+    index.build()
+    if index.relative(file) is None:
+        raise CodescalerError(f"{file} is not inside --workspace {workspace} (or is excluded there)")
+    found = retrieve(index, str(file), context.text, context.offset, options["max_chars"])
+    relative = index.relative(file)
+    return replace(context, path=relative, repo=tuple(found.snippets))
 
 
 def register(app: typer.Typer) -> None:

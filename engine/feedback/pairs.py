@@ -52,7 +52,8 @@ def request_pairs(
     if taken is None:
         return [], "partial_too_short"
     chosen_item, chosen_text = taken
-    context = DocumentContext(record.document, record.cursor, record.language, record.path)
+    repo = tuple(record.context or ())
+    context = DocumentContext(record.document, record.cursor, record.language, record.path, repo)
     question, chosen = editor_reward_pair(context, Completion(chosen_text, chosen_item.replace_chars))
     rows = []
     for item in record.items:

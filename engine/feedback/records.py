@@ -25,7 +25,7 @@ from typing import Literal
 import msgspec
 
 from engine.document import cut_window
-from engine.protocol import FeedbackEvent, ScoredCompletion
+from engine.protocol import ContextSnippet, ContextUse, FeedbackEvent, ScoredCompletion
 
 Outcome = Literal["open", "accepted", "partial", "dismissed", "superseded", "empty", "failed"]
 # What a record keeps of a document: enough for the reward model's input (60 lines before the code unit,
@@ -71,6 +71,7 @@ class RequestRecord(msgspec.Struct, frozen=True, kw_only=True):
     document: str | None = None
     cursor: int | None = None
     items: list[ShownItem] = msgspec.field(default_factory=list)
+    context: list[ContextSnippet] | None = None  # the repository context, stored with the texts
     accepted_rank: int | None = None  # set by events, read back from the store
     accepted_chars: int | None = None
     outcome_time: float | None = None
@@ -114,3 +115,12 @@ def shown_items(items: Iterable[ScoredCompletion], store_text: bool) -> list[Sho
 
 def milliseconds(seconds: float | None) -> float | None:
     return None if seconds is None else round(float(seconds) * 1000, 3)
+
+
+def used_context(
+    snippets: Iterable[ContextSnippet] | None, uses: Iterable[ContextUse]
+) -> list[ContextSnippet] | None:
+    """The snippets a prompt really carried (the engine reports which ones fitted), for the record."""
+    used = {(use.path, use.line, use.kind) for use in uses}
+    kept = [s for s in snippets or () if (s.path, s.line, s.kind) in used]
+    return kept or None

@@ -23,6 +23,7 @@ from engine.feedback.records import (
     path_hash,
     shown_items,
     stored_window,
+    used_context,
 )
 from engine.protocol import FeedbackReport, RankRequest, RankResult, RequestError
 from engine.settings import Settings
@@ -51,7 +52,7 @@ class ServeFeedback:
         stored, cursor = None, None
         if self.store_text and document is not None:
             with contextlib.suppress(RequestError):  # a cursor outside the text: the request failed on it
-                context = document.context()
+                context = document.cursor_context()
                 stored, cursor = stored_window(context.text, context.offset)
         items = [] if result is None else result.items
         timings = {} if result is None else result.timings
@@ -77,6 +78,9 @@ class ServeFeedback:
                 document=stored,
                 cursor=cursor,
                 items=shown_items(items, self.store_text),
+                context=used_context(document.context, result.context)
+                if self.store_text and document is not None and result is not None
+                else None,
             )
         )
 

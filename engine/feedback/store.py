@@ -14,11 +14,14 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import msgspec
+
 from engine.errors import CodescalerError, first_line
 from engine.feedback.location import Database
 from engine.feedback.records import Event, RequestRecord, ShownItem
+from engine.protocol import ContextSnippet
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 POSTGRES_OPTIONS = "-c lock_timeout=2000 -c statement_timeout=10000"
 # MIGRATIONS[i] takes a database from version i to i + 1.
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -37,11 +40,13 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (request_id, rank))""",
         "CREATE INDEX requests_by_time ON requests (time)",
     ),
+    # 2: the repository context the request's prompt and reward input carried (JSON), for feedback pairs.
+    ("ALTER TABLE requests ADD COLUMN context TEXT",),
 ]
 REQUEST_COLUMNS = (
     "id", "session", "time", "source", "feature", "outcome", "language", "path_hash", "line_mode", "policy",
     "reward_model", "total_ms", "engine_ms", "generate_ms", "score_ms", "cache", "path", "document", "cursor",
-    "accepted_rank", "accepted_chars", "outcome_time",
+    "accepted_rank", "accepted_chars", "outcome_time", "context",
 )  # fmt: skip
 ITEM_COLUMNS = ("rank", "length", "reward", "score", "valid", "text", "replace_chars", "shown")
 # Event kind -> the update it makes. An accept is final; a partial accept replaces an open, dismissed or
@@ -55,6 +60,9 @@ EVENT_SQL = {
     "dismissed": "UPDATE requests SET outcome = 'dismissed', outcome_time = ? WHERE id = ? AND outcome = 'open'",
     "shown": "UPDATE items SET shown = 1 WHERE request_id = ? AND rank = ?",
 }
+
+
+_json = msgspec.json.Encoder()
 
 
 class StoreError(CodescalerError):
@@ -165,6 +173,9 @@ class Store:
 
     def _insert(self, record: RequestRecord) -> None:
         values = [getattr(record, name) for name in REQUEST_COLUMNS]
+        values[REQUEST_COLUMNS.index("context")] = (
+            None if record.context is None else _json.encode(record.context).decode()
+        )
         marks = ", ".join("?" * len(REQUEST_COLUMNS))
         self._execute(
             f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING",
@@ -210,10 +221,13 @@ class Store:
             fields["valid"] = None if fields["valid"] is None else bool(fields["valid"])
             fields["shown"] = bool(fields["shown"])
             items.setdefault(row[0], []).append(ShownItem(**fields))
-        return [
-            RequestRecord(**dict(zip(REQUEST_COLUMNS, row, strict=True)), items=items.get(row[0], []))
-            for row in rows
-        ]
+        records = []
+        for row in rows:
+            fields = dict(zip(REQUEST_COLUMNS, row, strict=True))
+            if fields["context"] is not None:
+                fields["context"] = msgspec.json.decode(fields["context"], type=list[ContextSnippet])
+            records.append(RequestRecord(**fields, items=items.get(row[0], [])))
+        return records
 
     def purge(self, before: float | None) -> int:
         """Delete the requests (and their items) older than `before`, or all of them; how many went."""

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.document import DocumentContext
-from engine.prompts.fim import FimTemplate
+from engine.prompts.fim import FimTemplate, RepoFiles
+from engine.prompts.repo_context import DEFAULT_REPO_NAME, commented, fitted, grouped
 from engine.prompts.window import Window, context_window
+from engine.protocol import ContextSnippet
 
+DEFAULT_CONTEXT_SHARE = 0.25  # of the prefix's tokens, at most, for repository context (context.share)
 PROBLEM_INSTRUCTION = (
     "{problem}\n\nWrite a complete solution in {language}. "
     "Answer with exactly one fenced code block (```{language} ... ```)."
@@ -23,11 +26,13 @@ PROBLEM_INSTRUCTION = (
 
 @dataclass(frozen=True)
 class Prompt:
-    """Rendered prompt text, the stop strings that end a sample, and the window it was built from."""
+    """Rendered prompt text, the stop strings that end a sample, the window it was built from, and the
+    repository snippets it carries."""
 
     text: str
     stop: tuple[str, ...]
     window: Window | None = None
+    context: tuple[ContextSnippet, ...] = ()
 
 
 def token_counter(tokenizer: Any):
@@ -41,12 +46,24 @@ def fim_prompt(
     tokenizer: Any,
     prefix_tokens: int = 1536,
     suffix_tokens: int = 512,
+    context_share: float = DEFAULT_CONTEXT_SHARE,
 ) -> Prompt:
-    """The FIM prompt for the cursor in `context`."""
-    window = context_window(
-        context.prefix, context.suffix, token_counter(tokenizer), prefix_tokens, suffix_tokens
+    """The FIM prompt for the cursor in `context`; its repository snippets take at most `context_share`
+    of the prefix's token budget (what they leave unused goes to the prefix)."""
+    count = token_counter(tokenizer)
+    snippets, used = fitted(
+        context.repo, template, context.language, count, int(prefix_tokens * context_share)
     )
-    return Prompt(template.render(window.prefix, window.suffix), template.stop, window)
+    window = context_window(context.prefix, context.suffix, count, prefix_tokens - used, suffix_tokens)
+    if not snippets:
+        return Prompt(template.render(window.prefix, window.suffix), template.stop, window)
+    path = context.path or "untitled"
+    if template.has_repo_format:
+        repo = RepoFiles(DEFAULT_REPO_NAME, path, grouped(snippets))
+        text = template.render(window.prefix, window.suffix, repo)
+    else:
+        text = template.render(commented(snippets, context.language) + window.prefix, window.suffix)
+    return Prompt(text, template.stop, window, tuple(snippets))
 
 
 def problem_prompt(problem: str, tokenizer: Any, language: str = "python") -> Prompt:

@@ -25,12 +25,44 @@ class FimTemplate:
     middle: str
     stop: tuple[str, ...]
     space_after_prefix: bool = False  # CodeLlama writes "<PRE> {prefix}"
+    # The repository-level format, for the families trained on one (None: comment-prefixed context).
+    repo_name: str | None = None
+    file_sep: str | None = None
+    path_after_prefix: bool = False  # StarCoder2 names the file being filled right after <fim_prefix>
 
-    def render(self, prefix: str, suffix: str) -> str:
-        """Prefix-suffix-middle order, which every family here was trained on."""
+    @property
+    def has_repo_format(self) -> bool:
+        return self.file_sep is not None
+
+    def render(self, prefix: str, suffix: str, repo: RepoFiles | None = None) -> str:
+        """Prefix-suffix-middle order, which every family here was trained on; with `repo`, other files
+        of the repository first, in the family's repository-level format:
+
+        * Qwen2.5-Coder: `<|repo_name|>NAME\n<|file_sep|>PATH\nCODE\n ... <|file_sep|>PATH\n<|fim_prefix|>...`
+        * StarCoder2: `<repo_name>NAME<file_sep>PATH\nCODE ... <file_sep><fim_prefix>PATH\n...`
+        """
+        head = ""
+        if repo is not None and self.has_repo_format:
+            if self.path_after_prefix:
+                files = "".join(f"{self.file_sep}{path}\n{code}" for path, code in repo.files)
+                head = f"{self.repo_name}{repo.name}{files}{self.file_sep}"
+                prefix = f"{repo.path}\n{prefix}"
+            else:
+                files = "".join(f"{self.file_sep}{path}\n{code}\n" for path, code in repo.files)
+                head = f"{self.repo_name}{repo.name}\n{files}{self.file_sep}{repo.path}\n"
         if self.space_after_prefix:  # CodeLlama: "<PRE> {prefix} <SUF>{suffix} <MID>"
-            return f"{self.prefix} {prefix} {self.suffix}{suffix} {self.middle}"
-        return f"{self.prefix}{prefix}{self.suffix}{suffix}{self.middle}"
+            return f"{head}{self.prefix} {prefix} {self.suffix}{suffix} {self.middle}"
+        return f"{head}{self.prefix}{prefix}{self.suffix}{suffix}{self.middle}"
+
+
+@dataclass(frozen=True)
+class RepoFiles:
+    """The repository part of a prompt: its name, the path of the file being completed, and other files'
+    code (path, text), in order."""
+
+    name: str
+    path: str
+    files: tuple[tuple[str, str], ...]
 
 
 FIM_TEMPLATES: dict[str, FimTemplate] = {
@@ -42,6 +74,8 @@ FIM_TEMPLATES: dict[str, FimTemplate] = {
             "<|fim_suffix|>",
             "<|fim_middle|>",
             ("<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|repo_name|>", "<|fim_prefix|>", "<|im_end|>"),
+            repo_name="<|repo_name|>",
+            file_sep="<|file_sep|>",
         ),
         FimTemplate(
             "starcoder",
@@ -49,6 +83,9 @@ FIM_TEMPLATES: dict[str, FimTemplate] = {
             "<fim_suffix>",
             "<fim_middle>",
             ("<|endoftext|>", "<file_sep>", "<fim_prefix>"),
+            repo_name="<repo_name>",
+            file_sep="<file_sep>",
+            path_after_prefix=True,
         ),
         FimTemplate(
             "deepseek",

@@ -91,3 +91,8 @@ def grammar(name: str) -> Language:
     spec = LANGUAGES[name]
     module = importlib.import_module(spec.module)
     return Language(getattr(module, spec.grammar_function)())
+
+
+def line_comment(language: str | None) -> str:
+    """How a line comment starts in `language` (Python's `#`; `//` in the other supported languages)."""
+    return "#" if language == "python" else "//"

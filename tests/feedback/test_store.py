@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
+import msgspec
 import pytest
 
 from engine.feedback.location import Database
 from engine.feedback.records import Event, RequestRecord, ShownItem
 from engine.feedback.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from engine.protocol import ContextSnippet
 from tests.feedback.conftest import opened
 
 
@@ -88,6 +90,25 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(tmp_path):
         )
     with pytest.raises(StoreError, match="newer than this codescaler"):
         Store(Database(path=path))
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    with sqlite3.connect(path) as connection:  # what codescaler wrote before the context column
+        connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for statement in MIGRATIONS[0]:
+            connection.execute(statement)
+        connection.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        connection.execute(
+            "INSERT INTO requests (id, session, time, source, feature, outcome) VALUES ('old', 's', 1, 'lsp', 'inline', 'dismissed')"
+        )
+    snippet = ContextSnippet(path="pkg/config.py", text="def load_config(path): ...", symbol="load_config")
+    with opened(Database(path=path)) as store:
+        assert store.version() == SCHEMA_VERSION
+        store.write([msgspec.structs.replace(record("new", time=2.0), context=[snippet])])
+        old, new = store.requests()
+    assert (old.id, old.outcome, old.context) == ("old", "dismissed", None)
+    assert new.context == [snippet]
 
 
 def test_reading_a_missing_file_says_where_it_looked(tmp_path):

@@ -156,7 +156,7 @@ class ScriptedEngine:
 
     def rank(self, request, cancel=None):
         self.calls.append(request)
-        task = self.by_prefix[request.document.context().prefix]
+        task = self.by_prefix[request.document.cursor_context().prefix]
         answer = task.canonical_solution.rstrip("\n")
         # the policy is surer of the wrong one: logprob picks it, the ranking does not
         items = [

@@ -11,6 +11,7 @@ import typer
 from engine.errors import CodescalerError
 from training.cli.eval_bon import bon
 from training.cli.eval_fim import fim
+from training.cli.eval_repo import repo
 from training.cli.extra import needs_train_extra
 
 eval_app = typer.Typer(
@@ -146,6 +147,7 @@ def _fim_pairs(
 
 eval_app.command("bon")(needs_train_extra(bon))
 eval_app.command("fim")(needs_train_extra(fim))
+eval_app.command("repo")(needs_train_extra(repo))
 
 
 def register(app: typer.Typer) -> None:

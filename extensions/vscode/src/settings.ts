@@ -1,5 +1,5 @@
 // VS Code settings (`codescaler.*`) -> how to start `codescaler lsp`, and the server's settings schema
-// (docs/lsp.md "Configuration": sections `models`, `completion`, `languages`).
+// (docs/lsp.md "Configuration": sections `models`, `completion`, `languages`, `context`, `feedback`).
 //
 // Only settings the user actually set are sent to the server, so that a codescaler config file
 // (~/.config/codescaler/config.toml) still applies to everything the editor leaves alone: the server's
@@ -137,7 +137,17 @@ export function liveSettings(): Record<string, Record<string, unknown>> {
       languages[language] = on && value;
     }
   }
-  return { completion, languages };
+  const layer: Record<string, Record<string, unknown>> = { completion, languages };
+  // Repository context and feedback recording: a workspace (or the user) may turn either off.
+  const context = userValue<boolean>("repositoryContext");
+  if (context !== undefined) {
+    layer.context = { enabled: context };
+  }
+  const record = userValue<boolean>("recordFeedback");
+  if (record !== undefined) {
+    layer.feedback = { record };
+  }
+  return layer;
 }
 
 /** initializationOptions: the models only (a change of them restarts the server). The live layer follows

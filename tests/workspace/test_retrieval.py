@@ -1,0 +1,65 @@
+"""Retrieval for one request: the definitions the cursor needs first, then similar code, within budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.workspace.index import Windows, WorkspaceIndex
+from engine.workspace.retrieval import retrieve, similar_windows
+from tests.workspace.project import FILES, make_project
+
+
+def index_of(root: Path) -> WorkspaceIndex:
+    index = WorkspaceIndex(root)
+    index.build()
+    return index
+
+
+def test_the_definitions_the_cursor_needs_come_first(tmp_path: Path):
+    root = make_project(tmp_path)
+    index = index_of(root)
+    text = FILES["pkg/main.py"]
+    found = retrieve(index, str(root / "pkg/main.py"), text, len(text), 4000)
+    symbols = [s.symbol for s in found.snippets]
+    assert symbols[:2] == ["Store", "load_config"]  # both imported; Store is nearer the cursor
+    store = found.snippets[0]
+    assert (
+        store.path == "pkg/store.py"
+        and "def __init__(self, config: Config, capacity: int = 10):" in store.text
+    )
+    assert all(s.path != "pkg/main.py" for s in found.snippets)  # never the file itself
+    assert found.dropped == 0
+
+
+def test_the_budget_holds(tmp_path: Path):
+    root = make_project(tmp_path)
+    index = index_of(root)
+    text = FILES["pkg/main.py"]
+    found = retrieve(index, str(root / "pkg/main.py"), text, len(text), 120)
+    assert sum(len(s.text) + len(s.path) + 1 for s in found.snippets) <= 120
+    assert found.dropped >= 1
+
+
+def test_similar_code_from_recently_edited_files(tmp_path: Path):
+    root = make_project(tmp_path)
+    index = index_of(root)
+    index.update(
+        root / "pkg/report.py",
+        "def report(rows):\n    total = sum(row.amount for row in rows)\n    return total\n",
+    )
+    text = "def summary(rows):\n    total = sum(row.amount for row in "
+    found = retrieve(index, str(root / "pkg/new.py"), text, len(text), 4000)
+    similar = [s for s in found.snippets if s.kind == "similar"]
+    assert similar and similar[0].path == "pkg/report.py" and "row.amount" in similar[0].text
+
+
+def test_bm25_ranks_shared_rare_identifiers_first():
+    texts = [
+        ("a.py", "alpha = beta\n" * 3),
+        ("b.py", "frobnicate(widget)\nwidget.spin()\n"),
+        ("c.py", "x = 1\n"),
+    ]
+    texts = [Windows.of(path, text) for path, text in texts]
+    ranked = similar_windows("widget.frobnicate(", texts, limit=3)
+    assert ranked[0][0] == "b.py" and all(score > 0 for *_, score in ranked)
+    assert similar_windows("nothing_shared_here", texts, limit=3) == []

@@ -111,6 +111,7 @@ def _signature(node: Node, data: bytes) -> str:
     body = _body(node)
     end = body.start_byte if body is not None else node.end_byte
     text = data[node.start_byte : end].decode("utf-8", errors="replace").rstrip()
+    text = re.sub(r":[ \t]*#[^\n]*$", ":", text)  # `def f():  # type: ignore` ends at its colon
     if len(text) > MAX_SIGNATURE_CHARS:
         text = text[:MAX_SIGNATURE_CHARS].rstrip() + " ..."
     return text
@@ -124,10 +125,10 @@ def _member_order(member: Node, data: bytes) -> int:
     return 2 if name.startswith("_") else 1
 
 
-def _one_line(signature: str) -> str:
-    """A signature on one line, at most `MAX_MEMBER_CHARS`: a class lists its methods this way."""
-    text = " ".join(signature.split()).replace("( ", "(").replace(" )", ")").replace(", )", ")")
-    return text if len(text) <= MAX_MEMBER_CHARS else text[: MAX_MEMBER_CHARS - 4].rstrip() + " ..."
+def one_line(signature: str, limit: int = MAX_MEMBER_CHARS) -> str:
+    """A signature on one line, at most `limit` characters: a class lists its methods this way."""
+    text = re.sub(r",?\s*\)", ")", " ".join(signature.split()).replace("( ", "("))
+    return text if len(text) <= limit else text[: limit - 4].rstrip() + " ..."
 
 
 def _python_doc(node: Node, data: bytes) -> str | None:
@@ -249,10 +250,11 @@ def outline(path: str, text: str, language: str) -> Outline:
         members = _members(node, data, language, kinds) if kind in ("class", "impl", "type") else []
         snippet = _snippet(node, data, language)
         if members:
-            shown = sorted(members, key=lambda m: _member_order(m, data))[:MAX_MEMBERS]
+            unique = list({_name(m, data): m for m in reversed(members)}.values())  # a property's setter
+            shown = sorted(unique, key=lambda m: _member_order(m, data))[:MAX_MEMBERS]
             shown.sort(key=lambda m: m.start_byte)
-            inner = "\n".join(_snippet(member, data, language, indent="    ") for member in shown)
-            more = "\n    ..." if len(members) > len(shown) else ""
+            inner = "\n".join(f"    {one_line(_signature(member, data))}" for member in shown)
+            more = "\n    ..." if len(unique) > len(shown) else ""
             snippet = (
                 f"{snippet}\n{inner}{more}" if language == "python" else f"{snippet} {{\n{inner}{more}\n}}"
             )

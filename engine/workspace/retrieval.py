@@ -4,10 +4,11 @@ Within a character budget, in this order:
 
 1. **Definitions of the names the cursor needs**: identifiers of the ~30 lines before the cursor that
    are defined in another file of the workspace, nearest to the cursor first, names the file imports
-   ahead of names it does not, each with its signature and docstring; then the rest of the file's
-   imported names, compactly (the signature line, and a class's constructor), since the cursor may be
+   ahead of names it does not; then the rest of the file's imported names, since the cursor may be
    about to use one. Where a name has several definitions, the one in the module the file imports it
    from is taken. A class's snippet holds its methods' signatures, so its methods are not added again.
+   Every definition first gets its signature on one line (`compact`); then the names used near the
+   cursor get their whole snippet (docstring, methods) while the budget lasts (`_pack`).
 2. **Similar code** from the other open or recently edited files: windows of 12 lines (stride 6,
    indexed when the file changes), ranked by BM25 over identifiers against the ~10 lines before the
    cursor (the "BM25 over identifiers" retriever of CrossCodeEval), best first.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from engine.protocol import ContextSnippet
 from engine.syntax.languages import language_for_path
 from engine.workspace.index import Windows, WorkspaceIndex
-from engine.workspace.outline import IDENTIFIER, Outline, Symbol, outline
+from engine.workspace.outline import IDENTIFIER, MAX_SIGNATURE_CHARS, Outline, Symbol, one_line, outline
 
 NEAR_CURSOR_CHARS = 2_000  # about 30 lines before the cursor
 QUERY_LINES = 10
@@ -157,12 +158,19 @@ def _definitions(name: str, own: Outline, own_path: str | None, index: Workspace
 
 
 def compact(snippet: str) -> str:
-    """A definition's first line, and its constructor's (`__init__`, `constructor`) when it has one: how
-    to call it, in a line or two, for names the cursor may need but does not show."""
+    """A definition's signature on one line, and its constructor's (`__init__`, `constructor`) when it
+    has one: how to call it, in a line or two, for names the cursor may need but does not show."""
     lines = snippet.split("\n")
-    head = next((line for line in lines if not line.lstrip().startswith(("#", "//", "@"))), lines[0])
+    first = next((i for i, line in enumerate(lines) if not line.lstrip().startswith(("#", "//", "@"))), 0)
+    head, depth = [], 0
+    for line in lines[first:]:  # a signature written over several lines ends where its brackets close
+        head.append(line.strip())
+        depth += line.count("(") - line.count(")")
+        if depth <= 0:
+            break
+    signature = one_line("\n".join(head), MAX_SIGNATURE_CHARS)
     init = next((line for line in lines[1:] if re.match(r"\s*(def __init__|constructor)\b", line)), None)
-    return head if init is None else f"{head}\n{init}"
+    return signature if init is None else f"{signature}\n{init}"
 
 
 def similar_windows(query: str, files: list[Windows], limit: int) -> list[tuple[str, int, str, float]]:
@@ -186,16 +194,53 @@ def similar_windows(query: str, files: list[Windows], limit: int) -> list[tuple[
     return [(files[f].path, files[f].starts[w], files[f].bodies[w], score) for (f, w), score in best]
 
 
+def _pack(wanted: list[tuple[Symbol, bool]], budget_chars: int) -> tuple[list[ContextSnippet], int, int]:
+    """The definitions that fit `budget_chars`, in the order given, and the characters used and the number
+    left out. Every definition first gets how to call it (`compact`); then those the code near the cursor
+    uses get their whole snippet (docstring, methods), in order, while the budget lasts, so that one big
+    class cannot push out the signature of the name the user is about to write."""
+    texts: dict[int, str] = {}
+    used = 0
+    for number, (symbol, _) in enumerate(wanted):
+        short = compact(symbol.snippet)
+        if used + len(short) + len(symbol.path) + 1 <= budget_chars:
+            texts[number] = short
+            used += len(short) + len(symbol.path) + 1
+    for number, (symbol, is_near) in enumerate(wanted):
+        extra = len(symbol.snippet) - len(texts.get(number, symbol.snippet))
+        if is_near and number in texts and used + extra <= budget_chars:
+            texts[number] = symbol.snippet
+            used += extra
+    snippets = [
+        ContextSnippet(
+            path=symbol.path, text=texts[n], symbol=symbol.name, kind="definition", line=symbol.line
+        )
+        for n, (symbol, _) in enumerate(wanted)
+        if n in texts
+    ]
+    return snippets, used, len(wanted) - len(texts)
+
+
 def retrieve(index: WorkspaceIndex, path: str | None, text: str, cursor: int, budget_chars: int) -> Retrieval:
     """The context for a request at `cursor` in `text` (the file at `path`), at most `budget_chars`."""
     own_path = index.relative(path) if path else None
     language = language_for_path(path or "") or ""
     indexed = index.outline_of(own_path) if own_path else None  # kept current by the caller's updates
     own = indexed or (outline(own_path or "", text, language) if language else Outline(own_path or "", ""))
-    snippets: list[ContextSnippet] = []
-    used = dropped = 0
+    near = set(IDENTIFIER.findall(text[max(0, cursor - NEAR_CURSOR_CHARS) : cursor]))
+    wanted: list[tuple[Symbol, bool]] = []  # each definition, and whether the code near the cursor uses it
     added: set[tuple[str, int]] = set()
     classes: set[tuple[str, str]] = set()  # (path, name) of the classes added: their methods are in them
+    for name in _wanted_names(text, cursor, own, own_path, index):
+        for symbol in _definitions(name, own, own_path, index):
+            key = (symbol.path, symbol.line)
+            if key in added or (symbol.container and (symbol.path, symbol.container) in classes):
+                continue
+            added.add(key)
+            if symbol.kind in ("class", "impl", "type"):
+                classes.add((symbol.path, symbol.name))
+            wanted.append((symbol, name in near))
+    snippets, used, dropped = _pack(wanted, budget_chars)
 
     def add(snippet: ContextSnippet) -> None:
         nonlocal used, dropped
@@ -206,24 +251,6 @@ def retrieve(index: WorkspaceIndex, path: str | None, text: str, cursor: int, bu
         snippets.append(snippet)
         used += cost
 
-    near = set(IDENTIFIER.findall(text[max(0, cursor - NEAR_CURSOR_CHARS) : cursor]))
-    for name in _wanted_names(text, cursor, own, own_path, index):
-        for symbol in _definitions(name, own, own_path, index):
-            key = (symbol.path, symbol.line)
-            if key in added or (symbol.container and (symbol.path, symbol.container) in classes):
-                continue
-            added.add(key)
-            if symbol.kind in ("class", "impl", "type"):
-                classes.add((symbol.path, symbol.name))
-            add(
-                ContextSnippet(
-                    path=symbol.path,
-                    text=symbol.snippet if name in near else compact(symbol.snippet),
-                    symbol=symbol.name,
-                    kind="definition",
-                    line=symbol.line,
-                )
-            )
     lines = text[:cursor].split("\n")
     query = "\n".join(lines[-QUERY_LINES:])
     others = [windows for windows in index.recent_windows() if windows.path != own_path]

@@ -27,8 +27,9 @@ def test_tasks_mask_a_cross_file_name_without_leaking_it():
         assert task.text == source[: task.cursor] + source[line_end:]  # the rest of the line is gone
         assert any(s.path == task.defined_in for s in indexes[PACKAGE].definitions(task.symbol))
         assert task.defined_in != task.path
+    assert not [t.task_id for t in tasks if t.text[: t.cursor].endswith(".")]  # not `httpcore.URL(`
     hits = [recalled(task, indexes[PACKAGE], 4000)[0] for task in sample_tasks(tasks, 60, seed=2)]
-    assert sum(hits) / len(hits) >= 0.8  # the definition needed is found for most tasks
+    assert sum(hits) / len(hits) >= 0.95  # the definition needed is found for nearly every task
 
 
 def test_edit_similarity():
@@ -53,7 +54,7 @@ def test_command_end_to_end_and_resume(codescaler_cli, tiny_models, tmp_path):
     assert first.stdout.startswith("retrieval recall ") and "exact match: with context" in first.stdout
     report = json.loads((out / "report.json").read_text())
     assert report["tasks"] == 3 and report["candidate_tasks"] > 50
-    assert report["retrieval_recall_all_candidates"]["rate"] >= 0.8
+    assert report["retrieval_recall_all_candidates"]["rate"] >= 0.95
     assert (out / "repo_completion.png").read_bytes()[:4] == b"\x89PNG" and "![" in (
         out / "report.md"
     ).read_text()

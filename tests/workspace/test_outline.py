@@ -52,3 +52,36 @@ def test_other_languages(language, path, text, names, imported):
     add = next((s for s in found.symbols if s.name in ("add", "Sum")), None)
     if add is not None:
         assert "(" in add.snippet and "return" not in add.snippet  # the signature, not the body
+
+
+def test_a_class_lists_each_method_on_one_line_once():
+    text = '''class Client:
+    """Talks to the server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+    ) -> None:
+        """Open nothing yet."""
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self._timeout = value
+
+    def send(self, request: "Request") -> "Response":  # type: ignore[override]
+        """Send `request`, follow redirects,
+        and return the final response."""
+'''
+    client = next(s for s in outline("client.py", text, "python").symbols if s.name == "Client")
+    assert client.snippet == (
+        'class Client:\n    """Talks to the server."""\n'
+        "    def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:\n"
+        "    def timeout(self) -> float:\n"
+        '    def send(self, request: "Request") -> "Response":'
+    )  # one line per method, the getter for a property, no method docstrings, no trailing comment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.workspace.index import Windows, WorkspaceIndex
-from engine.workspace.retrieval import retrieve, similar_windows
+from engine.workspace.retrieval import compact, retrieve, similar_windows
 from tests.workspace.project import FILES, make_project
 
 
@@ -63,3 +63,25 @@ def test_bm25_ranks_shared_rare_identifiers_first():
     ranked = similar_windows("widget.frobnicate(", texts, limit=3)
     assert ranked[0][0] == "b.py" and all(score > 0 for *_, score in ranked)
     assert similar_windows("nothing_shared_here", texts, limit=3) == []
+
+
+def test_one_big_class_cannot_push_out_the_signature_of_a_name_the_file_imports(tmp_path: Path):
+    methods = "".join(
+        f'    def method_{i}(self, value: int) -> int:\n        """Step {i}."""\n' for i in range(8)
+    )
+    (tmp_path / "big.py").write_text(f'class Big:\n    """A class with many methods."""\n\n{methods}')
+    (tmp_path / "helpers.py").write_text(
+        'def make_token(\n    user: str,\n    ttl: int = 60,\n) -> str:\n    """A signed token."""\n'
+    )
+    text = "from big import Big\nfrom helpers import make_token\n\nthing = Big()\nthing.method_1(3)\ntoken = "
+    index = index_of(tmp_path)
+    big_full, token_full = index.definitions("Big")[0].snippet, index.definitions("make_token")[0].snippet
+    assert compact(token_full) == "def make_token(user: str, ttl: int = 60) -> str:"  # how to call it
+    assert compact(big_full) == "class Big:"
+    roomy = retrieve(index, str(tmp_path / "main.py"), text, len(text), 4000)
+    assert [(s.symbol, s.text) for s in roomy.snippets] == [("Big", big_full), ("make_token", token_full)]
+    budget = len(big_full) + len("big.py") + 1  # Big's whole snippet, alone
+    tight = retrieve(index, str(tmp_path / "main.py"), text, len(text), budget)
+    assert [s.symbol for s in tight.snippets] == ["Big", "make_token"] and tight.dropped == 0
+    assert tight.snippets[0].text == "class Big:"  # the signatures first; then what is left buys detail
+    assert sum(len(s.text) + len(s.path) + 1 for s in tight.snippets) <= budget

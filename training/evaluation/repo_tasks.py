@@ -150,6 +150,8 @@ def package_tasks(package: str, root: Path, index: WorkspaceIndex) -> list[RepoT
                 source = names.get(match.group())
                 if source is None or line[match.end() : match.end() + 1] not in ("(", "."):
                     continue
+                if line[: match.start()].rstrip().endswith("."):  # `httpcore.URL(`: another module's name
+                    continue
                 if not _is_code(tree, text, offset + match.start()):  # in a docstring or a comment
                     break
                 target = line[match.start() :].rstrip()

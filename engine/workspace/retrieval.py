@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from engine.protocol import ContextSnippet
 from engine.syntax.languages import language_for_path
 from engine.workspace.index import Windows, WorkspaceIndex
 from engine.workspace.outline import IDENTIFIER, MAX_SIGNATURE_CHARS, Outline, Symbol, one_line, outline
+from engine.workspace.python_imports import from_imports, module_aliases
 
 NEAR_CURSOR_CHARS = 2_000  # about 30 lines before the cursor
 QUERY_LINES = 10
 MAX_DEFINITIONS_PER_NAME = 2
+MAX_MODULE_MEMBERS = 20
+ATTRIBUTE_AT_CURSOR = re.compile(r"\b([A-Za-z_]\w*)\.(\w*)$")
 BM25_K1, BM25_B = 1.2, 0.75
 KEYWORDS = frozenset(
     [
@@ -107,13 +111,33 @@ class Retrieval:
     dropped: int
 
 
-def _module_paths(statement: str) -> list[str]:
-    """Candidate file paths of the module a Python `from X import ...` / `import X` statement names."""
-    words = statement.split()
-    if len(words) < 2:
-        return []
-    module = words[1].lstrip(".").replace(".", "/")
-    return [f"{module}.py", f"{module}/__init__.py"] if module else []
+def _module_members(
+    text: str, cursor: int, own: Outline, own_path: str | None, index: WorkspaceIndex
+) -> tuple[list[Symbol], str]:
+    """When the cursor is writing an attribute of a workspace module the file imports whole (`utils.` or
+    `utils.lo`): the module's top-level definitions, those that begin with what is typed first, then
+    those the document already uses most (`nodes.Call` elsewhere in it), then in the module's order
+    (private ones only when what is typed is private too); and what is typed."""
+    match = (
+        ATTRIBUTE_AT_CURSOR.search(text[max(0, cursor - 200) : cursor]) if own.language == "python" else None
+    )
+    if match is None:
+        return [], ""
+    path = module_aliases(own, own_path, index).get(match.group(1))
+    module = index.outline_of(path) if path and path != own_path else None
+    if module is None:
+        return [], ""
+    typed = match.group(2)
+    members = [
+        symbol
+        for symbol in module.symbols
+        if symbol.container is None and (not symbol.name.startswith("_") or typed.startswith("_"))
+    ]
+    uses = Counter(re.findall(rf"\b{re.escape(match.group(1))}\.([A-Za-z_]\w*)", text))
+    members.sort(
+        key=lambda symbol: (not symbol.name.startswith(typed), -uses[symbol.name])
+    )  # then file order
+    return members[:MAX_MODULE_MEMBERS], typed
 
 
 def _wanted_names(
@@ -144,13 +168,15 @@ def _wanted_names(
     return near_names + rest
 
 
-def _definitions(name: str, own: Outline, own_path: str | None, index: WorkspaceIndex) -> list[Symbol]:
-    """The definitions of `name` to offer: the one in the module the file imports it from, when there is
-    one; else up to `MAX_DEFINITIONS_PER_NAME`, functions and classes before methods."""
+def _definitions(
+    name: str, sources: dict[str, tuple[str, str]], own_path: str | None, index: WorkspaceIndex
+) -> list[Symbol]:
+    """The definitions of `name` to offer: the one in the file its import resolves to (`sources`, from
+    `from_imports`), when there is one; else up to `MAX_DEFINITIONS_PER_NAME`, functions and classes
+    before methods."""
     found = [s for s in index.definitions(name) if s.path != own_path]
-    pattern = re.compile(rf"\b{re.escape(name)}\b")
-    sources = [p for statement in own.imports if pattern.search(statement) for p in _module_paths(statement)]
-    imported = [s for s in found if any(s.path.endswith(p) for p in sources)]
+    source = sources.get(name)
+    imported = [s for s in found if source is not None and s.path == source[1]]
     if imported:
         return imported[:1]
     found.sort(key=lambda s: (s.kind == "method", s.path, s.line))
@@ -231,8 +257,15 @@ def retrieve(index: WorkspaceIndex, path: str | None, text: str, cursor: int, bu
     wanted: list[tuple[Symbol, bool]] = []  # each definition, and whether the code near the cursor uses it
     added: set[tuple[str, int]] = set()
     classes: set[tuple[str, str]] = set()  # (path, name) of the classes added: their methods are in them
+    sources = from_imports(own, own_path, index) if own.language == "python" else {}
+    members, typed = _module_members(text, cursor, own, own_path, index)
+    for symbol in members:  # `utils.|`: what `utils` offers, the names that begin with what is typed whole
+        added.add((symbol.path, symbol.line))
+        if symbol.kind == "class":
+            classes.add((symbol.path, symbol.name))
+        wanted.append((symbol, bool(typed) and symbol.name.startswith(typed)))
     for name in _wanted_names(text, cursor, own, own_path, index):
-        for symbol in _definitions(name, own, own_path, index):
+        for symbol in _definitions(name, sources, own_path, index):
             key = (symbol.path, symbol.line)
             if key in added or (symbol.container and (symbol.path, symbol.container) in classes):
                 continue

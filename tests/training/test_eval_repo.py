@@ -4,10 +4,12 @@ two completion arms through the engine, a report with a plot, resume, and one-li
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from engine.errors import CodescalerError
+from engine.workspace.python_imports import module_aliases
 from tests.test_cli import one_line_error, run
 from training.evaluation.repo_eval import edit_similarity, recalled
 from training.evaluation.repo_tasks import build_tasks, package_root, sample_tasks
@@ -28,8 +30,23 @@ def test_tasks_mask_a_cross_file_name_without_leaking_it():
         assert any(s.path == task.defined_in for s in indexes[PACKAGE].definitions(task.symbol))
         assert task.defined_in != task.path
     assert not [t.task_id for t in tasks if t.text[: t.cursor].endswith(".")]  # not `httpcore.URL(`
+    assert {t.kind for t in tasks} == {"imported name"}  # httpx imports names, not whole modules
     hits = [recalled(task, indexes[PACKAGE], 4000)[0] for task in sample_tasks(tasks, 60, seed=2)]
     assert sum(hits) / len(hits) >= 0.95  # the definition needed is found for nearly every task
+
+
+def test_module_attribute_tasks_and_their_recall():
+    tasks, indexes = build_tasks(["jinja2"])  # `from . import nodes as nodes` ... `nodes.Const(...)`
+    attributes = [task for task in tasks if task.kind == "module attribute"]
+    assert len(attributes) > 20
+    index = indexes["jinja2"]
+    for task in attributes:
+        module = re.search(r"(\w+)\.$", task.text[: task.cursor]).group(1)  # type: ignore[union-attr]
+        own = index.outline_of(task.path)
+        assert module_aliases(own, task.path, index)[module] == task.defined_in
+        assert any(s.path == task.defined_in and s.container is None for s in index.definitions(task.symbol))
+    hits = [recalled(task, index, 4000)[0] for task in attributes]
+    assert sum(hits) / len(hits) >= 0.4  # nothing typed after `nodes.`: 20 of the module's names
 
 
 def test_edit_similarity():

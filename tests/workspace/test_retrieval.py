@@ -85,3 +85,29 @@ def test_one_big_class_cannot_push_out_the_signature_of_a_name_the_file_imports(
     assert [s.symbol for s in tight.snippets] == ["Big", "make_token"] and tight.dropped == 0
     assert tight.snippets[0].text == "class Big:"  # the signatures first; then what is left buys detail
     assert sum(len(s.text) + len(s.path) + 1 for s in tight.snippets) <= budget
+
+
+def test_after_a_module_name_what_that_module_offers_comes_first(tmp_path: Path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("")
+    (tmp_path / "pkg/nodes.py").write_text(
+        "class Name:\n    def __init__(self, name: str) -> None: ...\n\n"
+        "class Const:\n    def __init__(self, value: object) -> None: ...\n\n"
+        "def _private() -> None: ...\n\ndef make_const(value: int) -> Const: ...\n"
+    )
+    prefix = "from . import nodes\n\n\ndef build(value):\n    first = nodes.Const(value)\n    return nodes."
+    index = index_of(tmp_path)
+
+    def at(text: str) -> list[tuple[str | None, str]]:
+        found = retrieve(index, str(tmp_path / "pkg/main.py"), text, len(text), 4000)
+        return [(s.symbol, s.text) for s in found.snippets]
+
+    assert [symbol for symbol, _ in at(prefix)][:3] == [
+        "Const",
+        "Name",
+        "make_const",
+    ]  # used most, then order
+    typed = at(prefix + "ma")
+    assert typed[0] == ("make_const", index.definitions("make_const")[0].snippet)  # what is typed, whole
+    assert "_private" not in {symbol for symbol, _ in at(prefix)} and at(prefix + "_")[0][0] == "_private"
+    assert at("import os\nvalue = os.") == []  # not a workspace module

@@ -4,7 +4,8 @@ For each task (training/evaluation/repo_tasks.py):
 
 * **retrieval recall** — the needed definition (the masked name, in the file it comes from) is among
   the snippets retrieved for the cursor within `context.max_chars`; measured on every candidate task
-  (no model needed) and on the evaluated ones;
+  (no model needed, also by kind of task: an imported name, a module's attribute) and on the evaluated
+  ones;
 * **completions** — the configured models complete the cursor twice through the engine's own path, with
   the retrieved context in the request and without it; the top-ranked item's line is compared with the
   masked rest of the line: exact match (whitespace-trimmed) and edit similarity (1 - Levenshtein distance
@@ -85,8 +86,8 @@ def evaluate(
             task_options = msgspec.structs.replace(
                 options, seed=problem_seed(seed, task.task_id), top_k=None, threshold=None, line_mode="single"
             )
-            record: dict[str, Any] = {"task_id": task.task_id, "target": task.target, "recalled": hit,
-                                      "context_files": sorted({s.path for s in snippets})}  # fmt: skip
+            record: dict[str, Any] = {"task_id": task.task_id, "kind": task.kind, "target": task.target,
+                                      "recalled": hit, "context_files": sorted({s.path for s in snippets})}  # fmt: skip
             for arm, context in zip(ARMS, (snippets or None, None), strict=True):
                 predicted = _prediction(ranker, task, task_options, context)
                 record[arm] = {
@@ -109,13 +110,23 @@ def paired_difference(
     return {"mean": mean, "interval": list(bootstrap_interval(differences, seed))}
 
 
-def report(records: list[dict[str, Any]], recall_all: list[bool], seed: int) -> dict[str, Any]:
+def report(records: list[dict[str, Any]], recall_all: list[tuple[str, bool]], seed: int) -> dict[str, Any]:
+    """The summary: recall on the evaluated tasks, on all candidates and by kind of task, and the two
+    completion arms with their paired difference."""
+    kinds = sorted({kind for kind, _ in recall_all})
     summary: dict[str, Any] = {
         "tasks": len(records),
         "retrieval_recall": rate([float(r["recalled"]) for r in records], seed),
         "retrieval_recall_all_candidates": {
-            **rate([float(hit) for hit in recall_all], seed),
+            **rate([float(hit) for _, hit in recall_all], seed),
             "tasks": len(recall_all),
+        },
+        "retrieval_recall_by_kind": {
+            kind: {
+                **rate(hits := [float(hit) for k, hit in recall_all if k == kind], seed),
+                "tasks": len(hits),
+            }
+            for kind in kinds
         },
     }
     for metric in ("exact", "similarity"):
@@ -129,10 +140,11 @@ def report(records: list[dict[str, Any]], recall_all: list[bool], seed: int) -> 
 
 def candidate_recall(
     tasks: Sequence[RepoTask], indexes: dict[str, WorkspaceIndex], budget_chars: int, limit: int, seed: int
-) -> list[bool]:
-    """Recall on (at most `limit` of) all candidate tasks: no model, so it can use many more tasks."""
+) -> list[tuple[str, bool]]:
+    """Recall on (at most `limit` of) all candidate tasks, with each task's kind: no model, so it can use
+    many more tasks."""
     chosen = sample_tasks(list(tasks), limit, seed)
-    return [recalled(task, indexes[task.package], budget_chars)[0] for task in chosen]
+    return [(task.kind, recalled(task, indexes[task.package], budget_chars)[0]) for task in chosen]
 
 
 def _cell(block: dict[str, Any], percent: bool = True) -> str:
@@ -148,6 +160,11 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         f"retrieval recall {_cell(recall)} on {summary['tasks']} tasks; {_cell(everything)} on "
         f"{everything['tasks']} candidate tasks",
+        "retrieval recall by kind: "
+        + ", ".join(
+            f"{kind} {_cell(block)} on {block['tasks']}"
+            for kind, block in summary["retrieval_recall_by_kind"].items()
+        ),
     ]
     for metric, label, percent in (("exact", "exact match", True), ("similarity", "edit similarity", False)):
         block = summary[metric]

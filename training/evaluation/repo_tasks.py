@@ -1,12 +1,19 @@
 """Cross-file completion tasks built at run time from installed pure-Python packages (`eval repo`).
 
-For each package (its folder is the workspace), a task is a line of one file that uses a name the file
-imports from another file of the same package and that is defined there (`from ._models import Request`
-... `request = Request(method, url)`): the line is cut at that name, and the rest of the line is what
-the completion must write. The masked line is removed from the document, so nothing of it leaks; the
-rest of the package is the workspace the index reads. The standard library is refused (the bundled
-policy was trained on it) and so are packages with compiled extensions (their Python files are not
-the whole package). No third-party source is shipped: tasks are built from what is installed.
+For each package (its folder is the workspace), a task is a line of one file that uses a name defined
+in another file of the same package, cut at that name; the rest of the line is what the completion must
+write. Two kinds:
+
+* **imported name** — a name the file imports from the file that defines it (`from ._models import
+  Request` ... `request = Request(method, url)`);
+* **module attribute** — a top-level name of a package module the file imports whole (`from . import
+  nodes` ... `return nodes.Const(value)`, cut after `nodes.`); another package's attribute
+  (`httpcore.URL(`) makes no task.
+
+The masked line is removed from the document, so nothing of it leaks; the rest of the package is the
+workspace the index reads. The standard library is refused (the bundled policy was trained on it) and
+so are packages with compiled extensions (their Python files are not the whole package). No third-party
+source is shipped: tasks are built from what is installed.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from engine.syntax.validity import parser
 from engine.workspace.files import source_files
 from engine.workspace.index import WorkspaceIndex
 from engine.workspace.outline import IDENTIFIER
+from engine.workspace.python_imports import from_imports, module_aliases
 
 if TYPE_CHECKING:
     from tree_sitter import Tree
@@ -47,6 +55,7 @@ class RepoTask:
     target: str
     symbol: str
     defined_in: str
+    kind: str = "imported name"  # or "module attribute": `utils.|helper(...)` after `from . import utils`
 
 
 def package_root(name: str) -> Path:
@@ -72,49 +81,39 @@ def package_root(name: str) -> Path:
     return root
 
 
-def _module_file(module: str, package: str, own: str, index: WorkspaceIndex) -> str | None:
-    """The package file a `from MODULE import ...` of file `own` names, or None when it is elsewhere."""
-    if module.startswith("."):
-        level = len(module) - len(module.lstrip("."))
-        base = Path(own).parent
-        for _ in range(level - 1):
-            base = base.parent
-        parts = [p for p in module.lstrip(".").split(".") if p]
-        target = base.joinpath(*parts) if parts else base
-    elif module == package or module.startswith(package + "."):
-        target = Path(*module.split(".")[1:]) if "." in module else Path()
-    else:
-        return None
-    for candidate in (f"{target.as_posix()}.py", f"{target.as_posix()}/__init__.py"):
-        candidate = candidate.removeprefix("./").lstrip("/")
-        if index.outline_of(candidate) is not None:
-            return candidate
-    return None
-
-
-def _cross_file_names(relative: str, package: str, index: WorkspaceIndex) -> dict[str, str]:
-    """Names file `relative` imports from another package file that defines them: name -> that file."""
+def _cross_file_names(relative: str, index: WorkspaceIndex) -> dict[str, str]:
+    """Names file `relative` imports, unrenamed, from another package file that defines them: name ->
+    that file."""
     own = index.outline_of(relative)
-    names: dict[str, str] = {}
-    for statement in own.imports if own is not None else []:
-        match = re.match(r"from (\S+) import (.+)", statement)
-        if match is None:
-            continue
-        source = _module_file(match.group(1), package, relative, index)
-        if source is None or source == relative:
-            continue
-        for part in match.group(2).strip("() ").split(","):
-            words = part.split()
-            if not words or words[0] == "*":
-                continue
-            original, local = words[0], words[-1]
-            if any(s.path == source for s in index.definitions(original)):
-                names[local] = source if original == local else names.get(local, source)
+    imports = from_imports(own, relative, index) if own is not None else {}
     return {
-        name: source
-        for name, source in names.items()
-        if any(s.path == source for s in index.definitions(name))
+        local: path
+        for local, (name, path) in imports.items()
+        if name == local and path != relative and any(s.path == path for s in index.definitions(name))
     }
+
+
+def _module_attributes(relative: str, index: WorkspaceIndex) -> dict[str, str]:
+    """Modules of the package that file `relative` imports whole (`from . import utils`): name -> file."""
+    own = index.outline_of(relative)
+    aliases = module_aliases(own, relative, index) if own is not None else {}
+    return {name: path for name, path in aliases.items() if path != relative}
+
+
+def _source(
+    line: str, match: re.Match[str], names: dict[str, str], modules: dict[str, str], index: WorkspaceIndex
+) -> tuple[str | None, str]:
+    """The package file that defines the name `match` found in `line`, and the kind of task it makes: a
+    name the file imports, or a top-level name of a module the file imports whole (`utils.helper`);
+    None for any other attribute (`httpcore.URL` is another package's)."""
+    attribute = re.search(r"\b([A-Za-z_]\w*)\.$", line[: match.start()])
+    if attribute is None:
+        return names.get(match.group()), "imported name"
+    path = modules.get(attribute.group(1))
+    defined = path is not None and any(
+        s.path == path and s.container is None for s in index.definitions(match.group())
+    )
+    return (path if defined else None), "module attribute"
 
 
 def _is_code(tree: Tree, text: str, offset: int) -> bool:
@@ -135,8 +134,8 @@ def package_tasks(package: str, root: Path, index: WorkspaceIndex) -> list[RepoT
     tasks = []
     for path in source_files(root):
         relative = path.relative_to(root).as_posix()
-        names = _cross_file_names(relative, package, index)
-        if not names:
+        names, modules = _cross_file_names(relative, index), _module_attributes(relative, index)
+        if not names and not modules:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         tree = parser("python").parse(text.encode("utf-8"))
@@ -147,10 +146,8 @@ def package_tasks(package: str, root: Path, index: WorkspaceIndex) -> list[RepoT
                 offset += len(line) + 1
                 continue
             for match in IDENTIFIER.finditer(line):
-                source = names.get(match.group())
+                source, kind = _source(line, match, names, modules, index)
                 if source is None or line[match.end() : match.end() + 1] not in ("(", "."):
-                    continue
-                if line[: match.start()].rstrip().endswith("."):  # `httpcore.URL(`: another module's name
                     continue
                 if not _is_code(tree, text, offset + match.start()):  # in a docstring or a comment
                     break
@@ -161,7 +158,9 @@ def package_tasks(package: str, root: Path, index: WorkspaceIndex) -> list[RepoT
                     task_id = f"{package}/{relative}:{number + 1}"
                     symbol = match.group()
                     tasks.append(
-                        RepoTask(task_id, package, root, relative, masked, cursor, target, symbol, source)
+                        RepoTask(
+                            task_id, package, root, relative, masked, cursor, target, symbol, source, kind
+                        )
                     )
                 break
             offset += len(line) + 1

@@ -220,6 +220,11 @@ def similar_windows(query: str, files: list[Windows], limit: int) -> list[tuple[
     return [(files[f].path, files[f].starts[w], files[f].bodies[w], score) for (f, w), score in best]
 
 
+def _cost(path: str, text: str) -> int:
+    """What a snippet takes of the budget: its text and the path line it is shown under."""
+    return len(text) + len(path) + 1
+
+
 def _pack(wanted: list[tuple[Symbol, bool]], budget_chars: int) -> tuple[list[ContextSnippet], int, int]:
     """The definitions that fit `budget_chars`, in the order given, and the characters used and the number
     left out. Every definition first gets how to call it (`compact`); then those the code near the cursor
@@ -229,12 +234,14 @@ def _pack(wanted: list[tuple[Symbol, bool]], budget_chars: int) -> tuple[list[Co
     used = 0
     for number, (symbol, _) in enumerate(wanted):
         short = compact(symbol.snippet)
-        if used + len(short) + len(symbol.path) + 1 <= budget_chars:
+        if used + _cost(symbol.path, short) <= budget_chars:
             texts[number] = short
-            used += len(short) + len(symbol.path) + 1
+            used += _cost(symbol.path, short)
     for number, (symbol, is_near) in enumerate(wanted):
-        extra = len(symbol.snippet) - len(texts.get(number, symbol.snippet))
-        if is_near and number in texts and used + extra <= budget_chars:
+        if not is_near or number not in texts:
+            continue
+        extra = len(symbol.snippet) - len(texts[number])
+        if used + extra <= budget_chars:
             texts[number] = symbol.snippet
             used += extra
     snippets = [
@@ -258,26 +265,27 @@ def retrieve(index: WorkspaceIndex, path: str | None, text: str, cursor: int, bu
     added: set[tuple[str, int]] = set()
     classes: set[tuple[str, str]] = set()  # (path, name) of the classes added: their methods are in them
     sources = from_imports(own, own_path, index) if own.language == "python" else {}
+
+    def want(symbol: Symbol, whole: bool) -> None:
+        key = (symbol.path, symbol.line)
+        if key in added or (symbol.container and (symbol.path, symbol.container) in classes):
+            return
+        added.add(key)
+        if symbol.kind in ("class", "impl", "type"):
+            classes.add((symbol.path, symbol.name))
+        wanted.append((symbol, whole))
+
     members, typed = _module_members(text, cursor, own, own_path, index)
     for symbol in members:  # `utils.|`: what `utils` offers, the names that begin with what is typed whole
-        added.add((symbol.path, symbol.line))
-        if symbol.kind == "class":
-            classes.add((symbol.path, symbol.name))
-        wanted.append((symbol, bool(typed) and symbol.name.startswith(typed)))
+        want(symbol, bool(typed) and symbol.name.startswith(typed))
     for name in _wanted_names(text, cursor, own, own_path, index):
         for symbol in _definitions(name, sources, own_path, index):
-            key = (symbol.path, symbol.line)
-            if key in added or (symbol.container and (symbol.path, symbol.container) in classes):
-                continue
-            added.add(key)
-            if symbol.kind in ("class", "impl", "type"):
-                classes.add((symbol.path, symbol.name))
-            wanted.append((symbol, name in near))
+            want(symbol, name in near)
     snippets, used, dropped = _pack(wanted, budget_chars)
 
     def add(snippet: ContextSnippet) -> None:
         nonlocal used, dropped
-        cost = len(snippet.text) + len(snippet.path) + 1
+        cost = _cost(snippet.path, snippet.text)
         if used + cost > budget_chars:
             dropped += 1
             return
